@@ -1,0 +1,142 @@
+"""Column contracts and validation for the frames that enter the package.
+
+Errors are raised here, where data enters, and name both the problem and the fix;
+code downstream trusts validated frames (STYLE.md, rule 8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from recsys_study.constants import GENRES, ITEM, RATING, TIMESTAMP, TITLE, USER
+
+INTERACTION_COLUMNS = (USER, ITEM, RATING, TIMESTAMP)
+ITEM_COLUMNS = (ITEM, TITLE, GENRES)
+DUPLICATE_POLICIES = ("last", "error")
+
+
+class DataValidationError(ValueError):
+    """Raised when an input frame breaks its contract; the message says how to fix it."""
+
+
+def require_columns(df: pd.DataFrame, required: Iterable[str], *, source: str) -> None:
+    """Raise DataValidationError naming every required column that ``df`` lacks."""
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"{source}: missing column(s) {missing}; found {list(df.columns)}. "
+            f"Rename your columns to {list(required)} or pass a column mapping."
+        )
+
+
+def validate_interactions(
+    df: pd.DataFrame,
+    *,
+    source: str = "interactions",
+    rating_scale: tuple[float, float] | None = (0.5, 5.0),
+    duplicates: str = "last",
+    allow_extra: bool = False,
+    require_rating: bool = True,
+) -> pd.DataFrame:
+    """Return a clean copy of an interactions frame in the DESIGN.md contract.
+
+    Checks, in order: non-empty; required columns present (``user``, ``item``, and
+    ``rating`` when ``require_rating``); no columns outside the contract unless
+    ``allow_extra``; no null ids; ratings numeric and inside ``rating_scale``;
+    duplicate (user, item) pairs resolved by ``duplicates`` ("last" keeps the
+    latest by timestamp, then by row order; "error" raises).
+    """
+    if duplicates not in DUPLICATE_POLICIES:
+        raise DataValidationError(
+            f"{source}: unknown duplicates policy {duplicates!r}; use one of {DUPLICATE_POLICIES}."
+        )
+    if df is None or len(df) == 0:
+        raise DataValidationError(f"{source}: the data is empty; check the path or the filter that produced it.")
+    required = [USER, ITEM] + ([RATING] if require_rating else [])
+    require_columns(df, required, source=source)
+    extra = [c for c in df.columns if c not in INTERACTION_COLUMNS]
+    if extra and not allow_extra:
+        raise DataValidationError(
+            f"{source}: unexpected column(s) {extra}; the contract is {list(INTERACTION_COLUMNS)}. "
+            "Drop them, or pass allow_extra=True to keep side columns."
+        )
+    out = df.copy()
+    for col in (USER, ITEM):
+        n_null = int(out[col].isna().sum())
+        if n_null:
+            raise DataValidationError(
+                f"{source}: {n_null} row(s) with a null {col!r} id; drop or fill them before loading."
+            )
+    if RATING in out.columns:
+        rating = pd.to_numeric(out[RATING], errors="coerce")
+        bad = rating.isna() & out[RATING].notna()
+        if bad.any():
+            raise DataValidationError(
+                f"{source}: {int(bad.sum())} non-numeric rating(s), e.g. {out.loc[bad, RATING].iloc[0]!r}; "
+                "ratings must be numbers."
+            )
+        if rating.isna().any():
+            raise DataValidationError(
+                f"{source}: {int(rating.isna().sum())} missing rating(s); drop those rows or, for implicit "
+                "feedback, drop the rating column and pass require_rating=False."
+            )
+        out[RATING] = rating.astype("float64")
+        if rating_scale is not None:
+            lo, hi = rating_scale
+            outside = (rating < lo) | (rating > hi)
+            if outside.any():
+                example = out.loc[outside, [USER, ITEM, RATING]].iloc[0].to_dict()
+                raise DataValidationError(
+                    f"{source}: {int(outside.sum())} rating(s) outside the declared scale [{lo}, {hi}], "
+                    f"e.g. {example}; fix the data or declare the right rating_scale."
+                )
+    if TIMESTAMP in out.columns and out[TIMESTAMP].isna().any():
+        raise DataValidationError(f"{source}: {int(out[TIMESTAMP].isna().sum())} missing timestamp(s).")
+    dup = out.duplicated([USER, ITEM], keep=False)
+    if dup.any():
+        if duplicates == "error":
+            pair = out.loc[dup, [USER, ITEM]].iloc[0].to_dict()
+            raise DataValidationError(
+                f"{source}: {int(out.duplicated([USER, ITEM]).sum())} duplicate (user, item) pair(s), e.g. {pair}; "
+                "deduplicate them or pass duplicates='last' to keep the latest."
+            )
+        order = [TIMESTAMP] if TIMESTAMP in out.columns else []
+        out = (
+            out.assign(_row=np.arange(len(out)))
+            .sort_values(order + ["_row"], kind="stable")
+            .drop_duplicates([USER, ITEM], keep="last")
+            .sort_values("_row", kind="stable")
+            .drop(columns="_row")
+        )
+    return out.reset_index(drop=True)
+
+
+def validate_items(df: pd.DataFrame, *, source: str = "items") -> pd.DataFrame:
+    """Return a clean copy of an items frame: unique non-null ``item``, ``title``, ``genres`` as lists."""
+    if df is None or len(df) == 0:
+        raise DataValidationError(f"{source}: the items table is empty.")
+    require_columns(df, ITEM_COLUMNS, source=source)
+    out = df.copy()
+    if out[ITEM].isna().any():
+        raise DataValidationError(f"{source}: {int(out[ITEM].isna().sum())} item(s) with a null id.")
+    if out[ITEM].duplicated().any():
+        raise DataValidationError(
+            f"{source}: {int(out[ITEM].duplicated().sum())} duplicate item id(s), e.g. "
+            f"{out.loc[out[ITEM].duplicated(), ITEM].iloc[0]!r}; each item must appear once."
+        )
+    out[GENRES] = out[GENRES].map(_as_genre_list)
+    return out.reset_index(drop=True)
+
+
+def _as_genre_list(value) -> list[str]:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(g) for g in value]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    text = str(value)
+    if text in ("", "(no genres listed)"):
+        return []
+    return [g for g in text.split("|") if g]

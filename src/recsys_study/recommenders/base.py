@@ -1,0 +1,196 @@
+"""The recommender interface and the shared work every model needs.
+
+A model subclasses :class:`Recommender` and overrides ``_fit`` (learn from the sparse
+user-item matrix) and ``_score`` (a dense score block for a batch of user indices);
+explicit-rating models also override ``_predict``. The base class maps source ids
+to contiguous indices and back, excludes seen items, takes the top k, falls back to
+popularity for users unknown at fit time, and builds the tidy output frame
+(``user, item, score, rank``). This follows Cornac's ``Recommender`` and implicit's
+``RecommenderBase``: the batch of users is the unit of work.
+
+Conventions (scikit-learn): the constructor only stores hyperparameters; ``fit``
+returns ``self``; learned state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
+
+log = logging.getLogger(__name__)
+
+
+class NotFittedError(RuntimeError):
+    """Raised when ``recommend`` or ``predict`` is called before ``fit``."""
+
+
+class Recommender:
+    """Base class of every recommender.
+
+    Class attributes a subclass may set
+    -----------------------------------
+    name : str
+        The registry name.
+    predicts_ratings : bool
+        True for explicit-rating models that implement ``_predict``.
+    item_universe : {"train", "catalogue"}
+        "train": only items seen in training can be recommended (collaborative models).
+        "catalogue": every item of the ``items`` frame passed to ``fit`` can be
+        recommended, including items with no training interaction (content models).
+
+    Fitted attributes
+    -----------------
+    user_index_, item_index_ : pd.Index
+        Source ids in index order.
+    user_items_ : csr_matrix (n_users, n_items)
+        Training ratings (or 1.0 for implicit data), float32.
+    item_popularity_ : ndarray (n_items,)
+        Number of training interactions per item (popularity fallback).
+    global_mean_ : float
+        Mean training rating (NaN for implicit data).
+    """
+
+    name: str = "base"
+    predicts_ratings: bool = False
+    item_universe: str = "train"
+    batch_size: int = 2048
+
+    # -- scikit-learn style parameter access -------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    def get_params(self) -> dict:
+        """Return the constructor hyperparameters and their current values."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None):
+        """Learn from ``train`` (user, item[, rating]) and optional ``items``; return self."""
+        users = pd.Index(pd.unique(train[USER]), name=USER)
+        train_items = pd.unique(train[ITEM])
+        if self.item_universe == "catalogue" and items is not None:
+            extra = pd.Index(items[ITEM]).difference(pd.Index(train_items), sort=False)
+            item_ids = pd.Index(np.concatenate([train_items, extra.to_numpy()]), name=ITEM)
+        else:
+            item_ids = pd.Index(train_items, name=ITEM)
+        self.user_index_ = users
+        self.item_index_ = item_ids
+        u = users.get_indexer(train[USER])
+        i = item_ids.get_indexer(train[ITEM])
+        if RATING in train.columns:
+            values = train[RATING].to_numpy(dtype=np.float32)
+            self.global_mean_ = float(values.mean())
+        else:
+            values = np.ones(len(train), dtype=np.float32)
+            self.global_mean_ = float("nan")
+        self.user_items_ = sp.csr_matrix((values, (u, i)), shape=(len(users), len(item_ids)), dtype=np.float32)
+        self.user_items_.sum_duplicates()
+        self.item_popularity_ = np.bincount(i, minlength=len(item_ids)).astype(np.float64)
+        self._fit(self.user_items_, train=train, items=items)
+        return self
+
+    def _fit(self, user_items: sp.csr_matrix, *, train: pd.DataFrame, items: pd.DataFrame | None) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit")
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        """Return a dense (len(user_idx), n_items) array of scores; higher is better."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _score")
+
+    def _predict(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "user_index_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(train) first.")
+
+    # -- recommendation -----------------------------------------------------------------
+    def recommend(self, users, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Return the top-``k`` items for each user as a frame ``user, item, score, rank``.
+
+        Rank is 1-based. Items the user rated in training are excluded when
+        ``exclude_seen``. Users unknown at fit time get the most popular items
+        (logged at WARNING with their count), never an error. Fewer than ``k`` rows
+        appear only when fewer than ``k`` items can be recommended.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        users = pd.Index(pd.unique(np.asarray(users)))
+        idx = self.user_index_.get_indexer(users)
+        known = idx >= 0
+        frames = []
+        known_users = users[known]
+        known_idx = idx[known]
+        for start in range(0, len(known_idx), self.batch_size):
+            batch = known_idx[start:start + self.batch_size]
+            scores = np.array(self._score(batch), dtype=np.float64, copy=True)
+            if exclude_seen:
+                seen = self.user_items_[batch]
+                rows = np.repeat(np.arange(len(batch)), np.diff(seen.indptr))
+                scores[rows, seen.indices] = -np.inf
+            frames.append(self._top_k(known_users[start:start + self.batch_size], scores, k))
+        if (~known).any():
+            cold = users[~known]
+            log.warning("%s: %d user(s) unknown at fit time get the most-popular fallback", self.name, len(cold))
+            scores = np.broadcast_to(self.item_popularity_, (len(cold), len(self.item_index_))).copy()
+            frames.append(self._top_k(cold, scores, k))
+        if not frames:
+            return pd.DataFrame({USER: [], ITEM: [], SCORE: [], RANK: []})
+        return pd.concat(frames, ignore_index=True)
+
+    def _top_k(self, users: pd.Index, scores: np.ndarray, k: int) -> pd.DataFrame:
+        n_items = scores.shape[1]
+        kk = min(k, n_items)
+        if kk < n_items:
+            part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        else:
+            part = np.tile(np.arange(n_items), (len(users), 1))
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        # sort by score desc, ties broken by item index for determinism
+        order = np.lexsort((part, -part_scores), axis=1)
+        top = np.take_along_axis(part, order, axis=1)
+        top_scores = np.take_along_axis(part_scores, order, axis=1)
+        valid = np.isfinite(top_scores)
+        user_col = np.repeat(users.to_numpy(), kk)
+        rank_col = np.tile(np.arange(1, kk + 1), len(users))
+        frame = pd.DataFrame({
+            USER: user_col,
+            ITEM: self.item_index_.to_numpy()[top.ravel()],
+            SCORE: top_scores.ravel(),
+            RANK: rank_col,
+        })
+        return frame[valid.ravel()].reset_index(drop=True)
+
+    # -- rating prediction --------------------------------------------------------------
+    def predict(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Return predicted ratings for the (user, item) rows of ``pairs``.
+
+        Pairs with a user or item unknown at fit time get the global mean rating.
+        Only explicit-rating models (``predicts_ratings``) support this.
+        """
+        self._check_fitted()
+        if not self.predicts_ratings:
+            raise TypeError(
+                f"{self.name} ranks items but does not predict ratings; use recommend(), "
+                "or choose a rating model (bias, biased_mf, user_knn, item_knn)."
+            )
+        u = self.user_index_.get_indexer(pairs[USER])
+        i = self.item_index_.get_indexer(pairs[ITEM])
+        out = np.full(len(pairs), self.global_mean_, dtype=np.float64)
+        ok = (u >= 0) & (i >= 0)
+        if ok.any():
+            out[ok] = self._predict(u[ok], i[ok])
+        return out

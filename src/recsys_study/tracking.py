@@ -1,0 +1,216 @@
+"""The one place that talks to MLflow.
+
+By default runs go to a local store inside the project: ``sqlite:///<root>/mlruns.db``
+with artifacts under ``<root>/mlartifacts``. ``MLFLOW_TRACKING_URI`` overrides it.
+
+When the experiment runner executes a notebook it opens a parent run and passes its
+id through the environment (``RECSYS_STUDY_PARENT_RUN_ID``); runs opened inside the
+notebook become its children, and the runner attaches the executed notebook to all of
+them afterwards. Run standalone (JupyterLab), a notebook's runs are top-level runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+ENV_PARENT = "RECSYS_STUDY_PARENT_RUN_ID"
+ENV_EXPERIMENT = "RECSYS_STUDY_EXPERIMENT"
+ENV_NOTEBOOK = "RECSYS_STUDY_NOTEBOOK"
+ENV_ROOT = "RECSYS_STUDY_ROOT"
+DEFAULT_EXPERIMENT = "recsys-study"
+TRACKED_PACKAGES = (
+    "numpy", "pandas", "scipy", "scikit-learn", "implicit", "mlflow", "papermill",
+    "lifetimes", "seminr", "semopy", "statsmodels", "pyarrow", "recsys-study",
+)
+
+
+def project_root() -> Path:
+    """Return the project root: ``$RECSYS_STUDY_ROOT``, else the nearest parent with our pyproject."""
+    if os.environ.get(ENV_ROOT):
+        return Path(os.environ[ENV_ROOT]).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and 'name = "recsys-study"' in pyproject.read_text(errors="ignore"):
+            return candidate
+    return here
+
+
+def tracking_uri() -> str:
+    """Return the tracking URI in force: ``$MLFLOW_TRACKING_URI`` or the project's sqlite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlruns.db'}"
+
+
+def _mlflow():
+    import logging
+
+    import mlflow
+
+    # alembic announces every migration of a new sqlite store at INFO; keep notebooks readable
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
+
+
+def experiment_id(name: str) -> str:
+    """Return the id of experiment ``name``, creating it (with a project-local artifact store) if needed."""
+    mlflow = _mlflow()
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    artifact_location = None
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        artifact_location = (project_root() / "mlartifacts" / re.sub(r"[^\w.-]", "_", name)).as_uri()
+    try:
+        return mlflow.create_experiment(name, artifact_location=artifact_location)
+    except Exception:  # created concurrently by another process
+        exp = mlflow.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def metric_key(name: str) -> str:
+    """Return an MLflow-safe metric name: ``NDCG@10`` -> ``NDCG_at_10``."""
+    return re.sub(r"[^\w.\- /]", "_", name.replace("@", "_at_"))
+
+
+def git_commit(root: Path | None = None) -> str:
+    """Return the current git commit of the project, with ``-dirty`` if the tree has changes, or "unknown"."""
+    root = root or project_root()
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    """Return the installed versions of the packages whose numbers a result depends on."""
+    out = {"python": sys.version.split()[0]}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _flatten(params: Mapping, prefix: str = "") -> dict[str, str]:
+    flat = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, prefix=f"{name}."))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            flat[name] = text[:6000]
+    return flat
+
+
+@contextmanager
+def start_run(
+    run_name: str,
+    *,
+    experiment: str | None = None,
+    params: Mapping | None = None,
+    dataset=None,
+    split=None,
+    seed: int | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator:
+    """Open an MLflow run that records the study's provenance; yield the active run.
+
+    Logged on entry: ``params`` (nested dicts flattened with dots), the dataset name
+    and fingerprint, the split spec (``split.spec``), the seed, the git commit, the
+    package versions (tags and ``environment.json``), and the notebook path when the
+    runner set one. Logged on exit: ``wall_time_s``; status FAILED if the block raised.
+    """
+    mlflow = _mlflow()
+    exp_name = experiment or os.environ.get(ENV_EXPERIMENT) or DEFAULT_EXPERIMENT
+    all_tags = {"git_commit": git_commit()}
+    if os.environ.get(ENV_PARENT):
+        all_tags["mlflow.parentRunId"] = os.environ[ENV_PARENT]
+    if os.environ.get(ENV_NOTEBOOK):
+        all_tags["notebook"] = os.environ[ENV_NOTEBOOK]
+    versions = package_versions()
+    all_tags.update({f"version.{k}": v for k, v in versions.items()})
+    all_tags.update(tags or {})
+    start = time.perf_counter()
+    run = mlflow.start_run(run_name=run_name, experiment_id=experiment_id(exp_name), tags=all_tags)
+    try:
+        logged = dict(params or {})
+        if seed is not None:
+            logged["seed"] = seed
+        if dataset is not None:
+            logged["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint,
+                                 **{k: v for k, v in dataset.describe().items() if k != "dataset"}}
+        if split is not None:
+            logged["split"] = dict(split.spec)
+        if logged:
+            mlflow.log_params(_flatten(logged))
+        mlflow.log_dict(versions, "environment.json")
+        yield run
+    except BaseException:
+        mlflow.log_metric("wall_time_s", time.perf_counter() - start)
+        mlflow.end_run(status="FAILED")
+        raise
+    else:
+        mlflow.log_metric("wall_time_s", time.perf_counter() - start)
+        mlflow.end_run(status="FINISHED")
+
+
+def log_metrics(metrics: Mapping[str, float], *, step: int | None = None) -> None:
+    """Log scalar metrics to the active run; names are made MLflow-safe (``NDCG@10`` -> ``NDCG_at_10``)."""
+    mlflow = _mlflow()
+    mlflow.log_metrics({metric_key(k): float(v) for k, v in metrics.items()}, step=step)
+
+
+def log_table(df: pd.DataFrame, name: str) -> None:
+    """Log a frame as a CSV artifact ``tables/<name>.csv`` of the active run."""
+    mlflow = _mlflow()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.csv"
+        df.to_csv(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path="tables")
+
+
+def log_figure(fig, name: str) -> None:
+    """Log a matplotlib figure as ``figures/<name>.png`` of the active run."""
+    mlflow = _mlflow()
+    mlflow.log_figure(fig, f"figures/{name}.png")
+
+
+def log_artifact(path: str | Path, *, run_id: str, artifact_path: str | None = None) -> None:
+    """Attach a file to an existing run (used by the runner for executed notebooks)."""
+    mlflow = _mlflow()
+    mlflow.MlflowClient().log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def search_runs(experiment: str | None = None, filter_string: str = "") -> pd.DataFrame:
+    """Return the runs of one experiment (or all) as a frame, newest first."""
+    mlflow = _mlflow()
+    if experiment is None:
+        return mlflow.search_runs(search_all_experiments=True, filter_string=filter_string)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        return pd.DataFrame()
+    return mlflow.search_runs([exp.experiment_id], filter_string=filter_string)

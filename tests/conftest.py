@@ -1,0 +1,36 @@
+"""Shared fixtures: a throw-away MLflow store per test session and a notebook executor."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory):
+    """Point MLflow at a temporary sqlite store for the whole test session (never the project's)."""
+    store = tmp_path_factory.mktemp("mlflow")
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlruns.db'}"
+    yield os.environ["MLFLOW_TRACKING_URI"]
+    if old is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+@pytest.fixture
+def run_notebook(tmp_path):
+    """Return a function that executes ``notebooks/<name>`` in quick mode and returns its records."""
+    from recsys_study.experiments import execute_notebook
+
+    def _run(name: str, **parameters) -> dict:
+        params = {"quick": True, **parameters}
+        return execute_notebook(NOTEBOOKS / name, tmp_path / name, params)
+
+    return _run
