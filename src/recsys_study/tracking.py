@@ -214,3 +214,8 @@ def search_runs(experiment: str | None = None, filter_string: str = "") -> pd.Da
     if exp is None:
         return pd.DataFrame()
     return mlflow.search_runs([exp.experiment_id], filter_string=filter_string)
+
+
+def set_tag(key: str, value: str) -> None:
+    """Set a tag on the active run."""
+    _mlflow().set_tag(key, value)

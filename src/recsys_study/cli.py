@@ -1,0 +1,96 @@
+"""The ``recsys-study`` command: run experiments, list them, build the report, inspect data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DESCRIPTION = """\
+Reproducible study of personalised recommendation for CRM.
+
+Experiments are YAML files under experiments/ that name notebooks and parameter grids.
+`run` executes each notebook with papermill into reports/runs/<experiment>/, logs every
+run to MLflow (a local store mlruns.db unless MLFLOW_TRACKING_URI is set) and rebuilds
+reports/index.html. A failing notebook is reported and the others go on; the exit
+code is then 1. A malformed YAML file is rejected before anything runs (exit code 2).
+"""
+
+EPILOG = """\
+examples:
+  recsys-study run experiments/default.yaml            # the default study
+  recsys-study run experiments/collaborative.yaml --quick --only cf_movielens
+  recsys-study list                                    # experiments and their runs
+  recsys-study report                                  # rebuild reports/index.html
+  recsys-study data                                    # the offline data sets and their sizes
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recsys-study", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="execute an experiment YAML file", description=(
+        "Execute every notebook run of an experiment file with papermill, log to MLflow, rebuild the report."))
+    run.add_argument("experiment", type=Path, help="path to experiments/NAME.yaml")
+    run.add_argument("--quick", action="store_true", help="CI size: small samples (sets quick=True in notebooks)")
+    run.add_argument("--only", action="append", metavar="NAME",
+                     help="run only this run name (repeatable; a grid base name selects all its variants)")
+    run.add_argument("--reports-dir", type=Path, default=None, help="where reports go (default: reports/)")
+    run.add_argument("--no-report", action="store_true", help="do not rebuild reports/index.html afterwards")
+    lst = sub.add_parser("list", help="list experiments and their runs")
+    lst.add_argument("directory", nargs="?", type=Path, default=None, help="default: experiments/")
+    rep = sub.add_parser("report", help="rebuild reports/index.html from the executed notebooks")
+    rep.add_argument("--reports-dir", type=Path, default=None)
+    data = sub.add_parser("data", help="list the offline data sets (and build their caches)")
+    data.add_argument("--build", action="store_true", help="load MovieLens once to fill data/processed/")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``recsys-study``; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    from recsys_study import experiments, reports
+
+    if args.command == "run":
+        try:
+            exp = experiments.load_experiment(args.experiment, quick=args.quick)
+            results = experiments.run_experiment(exp, only=args.only, reports_dir=args.reports_dir)
+        except experiments.ExperimentSpecError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if not args.no_report:
+            index = reports.build_index(args.reports_dir)
+            print(f"report: {index}")
+        failed = [r for r in results if r.status != "ok"]
+        for r in results:
+            print(f"{'ok    ' if r.status == 'ok' else 'FAILED'} {exp.name}/{r.name} ({r.seconds:.1f} s)"
+                  + (f": {r.error}" if r.error else ""))
+        return 1 if failed else 0
+    if args.command == "list":
+        try:
+            found = experiments.list_experiments(args.directory)
+        except experiments.ExperimentSpecError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for exp in found:
+            print(f"{exp.path}: {exp.name} - {exp.description}")
+            for run in exp.runs:
+                print(f"    {run.name:<40} {run.notebook.name}  {run.parameters}")
+        return 0
+    if args.command == "report":
+        print(reports.build_index(args.reports_dir))
+        return 0
+    if args.command == "data":
+        from recsys_study import data
+
+        for name, text in data.DATASETS.items():
+            print(f"{name:<12} {text}")
+        if args.build:
+            print(data.load_movielens().describe())
+        return 0
+    return 2  # unreachable: argparse enforces the command
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Build ``reports/``: an HTML copy of every executed notebook and ``reports/index.html``.
+
+The index lists, per experiment, each run's status, wall time, headline results (the
+values the notebook recorded with ``notebook.record``) and its MLflow run id, with
+links to the executed notebook and its HTML rendering. Inputs are the
+``reports/runs/<experiment>/results.json`` manifests written by the runner.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from recsys_study.tracking import project_root, tracking_uri
+
+MAX_HEADLINE = 8
+
+
+def notebook_to_html(notebook: Path) -> Path:
+    """Render an executed notebook to HTML beside it (skipped when the HTML is newer); return its path."""
+    from nbconvert import HTMLExporter
+
+    target = notebook.with_suffix(".html")
+    if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
+        return target
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    _atomic_write(target, body)
+    return target
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _headline(run: dict) -> list[tuple[str, str]]:
+    records = run.get("records") or {}
+    names = run.get("headline") or [k for k, v in records.items() if isinstance(v, (int, float, str))]
+    return [(n, _format(records[n])) for n in names[:MAX_HEADLINE] if n in records]
+
+
+def build_index(reports_dir: Path | None = None) -> Path:
+    """Write ``reports/index.html`` from the run manifests (and HTML copies of the notebooks); return its path."""
+    reports_dir = Path(reports_dir or project_root() / "reports")
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for manifest in sorted((reports_dir / "runs").glob("*/results.json")):
+        data = json.loads(manifest.read_text())
+        rows = []
+        for run in sorted(data["runs"], key=lambda r: r["name"]):
+            links = ""
+            if run.get("output"):
+                nb = reports_dir / run["output"]
+                if nb.exists():
+                    page = notebook_to_html(nb)
+                    links = (f'<a href="{html.escape(str(page.relative_to(reports_dir)))}">html</a> · '
+                             f'<a href="{html.escape(run["output"])}">ipynb</a>')
+            results = "<br>".join(f"<code>{html.escape(k)}</code> = {html.escape(v)}" for k, v in _headline(run))
+            status = run["status"] if run["status"] == "ok" else f'failed: {html.escape(run.get("error") or "")}'
+            rows.append(
+                f'<tr class="{run["status"]}"><td>{html.escape(run["name"])}</td><td>{status}</td>'
+                f'<td>{run["seconds"]:.1f} s</td><td>{results}</td><td>{links}</td>'
+                f'<td><code>{html.escape(str(run.get("run_id") or ""))}</code></td></tr>'
+            )
+        sections.append(
+            f'<h2>{html.escape(data["experiment"])}</h2><p>{html.escape(data.get("description", ""))} '
+            f'<small>({html.escape(data.get("file", ""))})</small></p>'
+            '<table><tr><th>run</th><th>status</th><th>time</th><th>headline results</th>'
+            f'<th>notebook</th><th>MLflow run</th></tr>{"".join(rows)}</table>'
+        )
+    if not sections:
+        sections.append("<p>No experiment has run yet: <code>make run</code> or "
+                        "<code>recsys-study run experiments/default.yaml</code>.</p>")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>recsys_study reports</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}
+tr.failed{{background:#fdd}}code{{font-size:90%}}</style></head><body>
+<h1>recsys_study: executed studies</h1>
+<p>Built {stamp}. Every number below was recorded by an executed notebook and logged to MLflow
+(<code>{html.escape(tracking_uri())}</code>; browse with <code>make mlflow-ui</code>).</p>
+{"".join(sections)}
+</body></html>
+"""
+    index = reports_dir / "index.html"
+    _atomic_write(index, page)
+    return index

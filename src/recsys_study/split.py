@@ -1,0 +1,194 @@
+"""Train/validation/test splitters; each deterministic for a seed and returning a ``Split``.
+
+The cold rule (all splitters but ``cold_start_split``): a validation or test row
+whose user or item does not appear in the training part cannot be scored by a
+collaborative model, so it is dropped and counted in ``Split.dropped``
+(``{"test_cold_users": n_rows, "test_cold_items": n_rows, ...}``). Cold-start
+evaluation keeps such rows on purpose and uses ``cold_start_split``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recsys_study.constants import ITEM, TIMESTAMP, USER
+
+SEGMENT = "segment"
+
+
+@dataclass
+class Split:
+    """Train, test and optional validation interactions, with the spec that made them."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    valid: pd.DataFrame | None = None
+    spec: dict = field(default_factory=dict)
+    dropped: dict = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Return one row per part: rows, users, items."""
+        parts = {"train": self.train, "valid": self.valid, "test": self.test}
+        return pd.DataFrame([
+            {"part": name, "rows": len(df), "users": df[USER].nunique(), "items": df[ITEM].nunique()}
+            for name, df in parts.items() if df is not None
+        ])
+
+
+def _check_fracs(test_frac: float, valid_frac: float) -> None:
+    if not 0 < test_frac < 1 or not 0 <= valid_frac < 1 or test_frac + valid_frac >= 1:
+        raise ValueError(
+            f"test_frac={test_frac} and valid_frac={valid_frac} must be in [0, 1) with test_frac > 0 "
+            "and test_frac + valid_frac < 1."
+        )
+
+
+def _drop_cold(part: pd.DataFrame | None, train: pd.DataFrame, name: str, dropped: dict) -> pd.DataFrame | None:
+    if part is None:
+        return None
+    cold_user = ~part[USER].isin(train[USER].unique())
+    cold_item = ~part[ITEM].isin(train[ITEM].unique())
+    dropped[f"{name}_cold_users"] = int(cold_user.sum())
+    dropped[f"{name}_cold_items"] = int((cold_item & ~cold_user).sum())
+    return part[~(cold_user | cold_item)].reset_index(drop=True)
+
+
+def _finish(df: pd.DataFrame, label: np.ndarray, spec: dict) -> Split:
+    """Build a Split from per-row labels 0=train, 1=valid, 2=test, applying the cold rule."""
+    train = df[label == 0].reset_index(drop=True)
+    valid = df[label == 1].reset_index(drop=True) if (label == 1).any() or spec.get("valid_frac") else None
+    test = df[label == 2].reset_index(drop=True)
+    dropped: dict = {}
+    test = _drop_cold(test, train, "test", dropped)
+    valid = _drop_cold(valid, train, "valid", dropped)
+    return Split(train=train, test=test, valid=valid, spec=spec, dropped=dropped)
+
+
+def random_split(df: pd.DataFrame, *, test_frac: float = 0.25, valid_frac: float = 0.0, seed: int = 42) -> Split:
+    """Return a random holdout: ``round(test_frac·n)`` rows to test, ``round(valid_frac·n)`` to valid."""
+    _check_fracs(test_frac, valid_frac)
+    rng = np.random.default_rng(seed)
+    n = len(df)
+    order = rng.permutation(n)
+    n_test, n_valid = round(test_frac * n), round(valid_frac * n)
+    label = np.zeros(n, dtype=np.int8)
+    label[order[:n_test]] = 2
+    label[order[n_test:n_test + n_valid]] = 1
+    return _finish(df, label, {"kind": "random", "test_frac": test_frac, "valid_frac": valid_frac, "seed": seed})
+
+
+def user_stratified_split(df: pd.DataFrame, *, test_frac: float = 0.25, valid_frac: float = 0.0,
+                          seed: int = 42) -> Split:
+    """Return a per-user holdout: each user gives ``⌊test_frac·n_u + ½⌋`` random ratings to test.
+
+    The MovieLens convention (75/25 per user). Validation takes ``⌊valid_frac·n_u + ½⌋`` of
+    the user's ratings, capped so that every user keeps at least one training rating;
+    a user with a single rating stays wholly in train.
+    """
+    _check_fracs(test_frac, valid_frac)
+    rng = np.random.default_rng(seed)
+    key = rng.random(len(df))
+    users = df[USER].to_numpy()
+    order = np.lexsort((key, pd.factorize(users, sort=True)[0]))
+    sorted_users = users[order]
+    pos_sorted = pd.Series(sorted_users).groupby(sorted_users, sort=False).cumcount().to_numpy()
+    size_sorted = pd.Series(sorted_users).map(pd.Series(sorted_users).value_counts()).to_numpy()
+    pos = np.empty(len(df), dtype=np.int64)
+    size = np.empty(len(df), dtype=np.int64)
+    pos[order], size[order] = pos_sorted, size_sorted
+    n_test = np.floor(test_frac * size + 0.5).astype(np.int64)
+    n_test = np.minimum(n_test, size - 1)
+    n_valid = np.clip(np.floor(valid_frac * size + 0.5).astype(np.int64), 0, np.maximum(size - 1 - n_test, 0))
+    label = np.where(pos < n_test, 2, np.where(pos < n_test + n_valid, 1, 0)).astype(np.int8)
+    return _finish(df, label, {"kind": "user_stratified", "test_frac": test_frac, "valid_frac": valid_frac,
+                               "seed": seed})
+
+
+def temporal_split(df: pd.DataFrame, *, test_frac: float = 0.25, valid_frac: float = 0.0) -> Split:
+    """Return a global temporal split: the latest ``test_frac`` of rows by timestamp go to test.
+
+    Ties in time are broken by (user, item) so the split is deterministic. Validation is
+    the ``valid_frac`` of rows just before the test period.
+    """
+    _check_fracs(test_frac, valid_frac)
+    if TIMESTAMP not in df.columns:
+        raise ValueError("temporal_split needs a 'timestamp' column; use user_stratified_split instead.")
+    order = np.lexsort((df[ITEM].to_numpy(), df[USER].to_numpy(), df[TIMESTAMP].to_numpy()))
+    n = len(df)
+    n_test, n_valid = round(test_frac * n), round(valid_frac * n)
+    label = np.zeros(n, dtype=np.int8)
+    label[order[n - n_test:]] = 2
+    label[order[n - n_test - n_valid:n - n_test]] = 1
+    return _finish(df, label, {"kind": "temporal", "test_frac": test_frac, "valid_frac": valid_frac})
+
+
+def leave_last_out(df: pd.DataFrame, *, k: int = 1, valid_k: int = 0) -> Split:
+    """Return a leave-last-k-out split: each user's latest ``k`` ratings to test, the ``valid_k`` before to valid.
+
+    Users with at most ``k + valid_k`` ratings stay wholly in train (nothing would be left to learn from).
+    """
+    if k < 1 or valid_k < 0:
+        raise ValueError(f"k must be >= 1 and valid_k >= 0, got k={k}, valid_k={valid_k}")
+    if TIMESTAMP not in df.columns:
+        raise ValueError("leave_last_out needs a 'timestamp' column.")
+    users = df[USER].to_numpy()
+    order = np.lexsort((df[ITEM].to_numpy(), -df[TIMESTAMP].to_numpy(), pd.factorize(users, sort=True)[0]))
+    s = pd.Series(users[order])
+    from_end = np.empty(len(df), dtype=np.int64)
+    size = np.empty(len(df), dtype=np.int64)
+    from_end[order] = s.groupby(s.to_numpy(), sort=False).cumcount().to_numpy()
+    size[order] = s.map(s.value_counts()).to_numpy()
+    eligible = size > k + valid_k
+    label = np.where(eligible & (from_end < k), 2, np.where(eligible & (from_end < k + valid_k), 1, 0)).astype(np.int8)
+    return _finish(df, label, {"kind": "leave_last_out", "k": k, "valid_k": valid_k})
+
+
+def cold_start_split(df: pd.DataFrame, *, cold_user_frac: float = 0.2, n_train_ratings: int = 3,
+                     cold_item_frac: float = 0.05, test_frac: float = 0.25, seed: int = 42) -> Split:
+    """Return a split whose test part has a ``segment`` column: "warm", "cold_user" or "cold_item".
+
+    - cold items: ``cold_item_frac`` of the items are held out; all their ratings go to test
+      (segment "cold_item") and none to train, so only content-aware models can rank them.
+    - cold users: ``cold_user_frac`` of the users with more than ``n_train_ratings + 1``
+      ratings keep only ``n_train_ratings`` random ratings in train; the rest go to test
+      (segment "cold_user").
+    - every other user: a per-user ``test_frac`` holdout (segment "warm").
+    Test rows of users absent from train are dropped (cannot happen with n_train_ratings >= 1).
+    The test part also has ``history``: the user's number of training ratings.
+    """
+    if n_train_ratings < 1:
+        raise ValueError("n_train_ratings must be >= 1 (a user with no history is a new-user problem).")
+    for name, frac in (("cold_user_frac", cold_user_frac), ("cold_item_frac", cold_item_frac)):
+        if not 0 <= frac < 1:
+            raise ValueError(f"{name} must be in [0, 1), got {frac}")
+    rng = np.random.default_rng(seed)
+    items = np.sort(df[ITEM].unique())
+    cold_items = rng.choice(items, size=round(cold_item_frac * len(items)), replace=False)
+    is_cold_item = df[ITEM].isin(cold_items).to_numpy()
+    rest = df[~is_cold_item]
+    counts = rest[USER].value_counts()
+    candidates = np.sort(counts.index[counts > n_train_ratings + 1].to_numpy())
+    cold_users = rng.choice(candidates, size=min(len(candidates), round(cold_user_frac * counts.size)),
+                            replace=False)
+    key = rng.random(len(rest))
+    rest = rest.assign(_key=key)
+    is_cold_user = rest[USER].isin(cold_users).to_numpy()
+    cold_part = rest[is_cold_user].sort_values([USER, "_key"])
+    keep = cold_part.groupby(USER).cumcount().to_numpy() < n_train_ratings
+    warm = user_stratified_split(rest[~is_cold_user].drop(columns="_key"), test_frac=test_frac, seed=seed)
+    train = pd.concat([warm.train, cold_part[keep].drop(columns="_key")], ignore_index=True)
+    test = pd.concat([
+        warm.test.assign(**{SEGMENT: "warm"}),
+        cold_part[~keep].drop(columns="_key").assign(**{SEGMENT: "cold_user"}),
+        df[is_cold_item].assign(**{SEGMENT: "cold_item"}),
+    ], ignore_index=True)
+    known = test[USER].isin(train[USER].unique())
+    history = train[USER].value_counts()
+    test = test[known].assign(history=lambda t: t[USER].map(history).astype(int)).reset_index(drop=True)
+    spec = {"kind": "cold_start", "cold_user_frac": cold_user_frac, "n_train_ratings": n_train_ratings,
+            "cold_item_frac": cold_item_frac, "test_frac": test_frac, "seed": seed}
+    dropped = {"test_unknown_users": int((~known).sum()), **warm.dropped}
+    return Split(train=train, test=test, valid=None, spec=spec, dropped=dropped)
