@@ -75,7 +75,7 @@ def validate_interactions(
         bad = rating.isna() & out[RATING].notna()
         if bad.any():
             raise DataValidationError(
-                f"{source}: {int(bad.sum())} non-numeric rating(s), e.g. {out.loc[bad, RATING].iloc[0]!r}; "
+                f"{source}: {int(bad.sum())} non-numeric rating(s), e.g. {out.loc[bad, RATING].tolist()[0]!r}; "
                 "ratings must be numbers."
             )
         if rating.isna().any():
@@ -125,7 +125,7 @@ def validate_items(df: pd.DataFrame, *, source: str = "items") -> pd.DataFrame:
     if out[ITEM].duplicated().any():
         raise DataValidationError(
             f"{source}: {int(out[ITEM].duplicated().sum())} duplicate item id(s), e.g. "
-            f"{out.loc[out[ITEM].duplicated(), ITEM].iloc[0]!r}; each item must appear once."
+            f"{out.loc[out[ITEM].duplicated(), ITEM].tolist()[0]!r}; each item must appear once."
         )
     out[GENRES] = out[GENRES].map(_as_genre_list)
     return out.reset_index(drop=True)
