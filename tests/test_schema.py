@@ -1,0 +1,151 @@
+"""Validation of interaction and item frames: each error names the problem (recsys_study.data.schema)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_study.data.schema import (
+    DataValidationError,
+    require_columns,
+    validate_interactions,
+    validate_items,
+)
+
+
+def _frame(**overrides) -> pd.DataFrame:
+    base = {"user": [1, 1, 2], "item": [10, 20, 10], "rating": [4.0, 3.5, 5.0], "timestamp": [100, 200, 300]}
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_valid_frame_passes_unchanged_with_float_ratings():
+    out = validate_interactions(_frame())
+    pd.testing.assert_frame_equal(out, _frame())
+    assert out["rating"].dtype == np.float64
+
+
+def test_integer_ratings_become_float():
+    out = validate_interactions(_frame(rating=[4, 3, 5]), rating_scale=(1, 5))
+    assert out["rating"].tolist() == [4.0, 3.0, 5.0]
+    assert out["rating"].dtype == np.float64
+
+
+def test_missing_column_is_named():
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) \['rating'\]"):
+        validate_interactions(_frame().drop(columns="rating"), source="ml")
+
+
+def test_missing_rating_allowed_for_implicit_feedback():
+    out = validate_interactions(_frame().drop(columns="rating"), require_rating=False)
+    assert list(out.columns) == ["user", "item", "timestamp"]
+
+
+def test_require_columns_names_every_missing_column_and_source():
+    with pytest.raises(DataValidationError) as err:
+        require_columns(pd.DataFrame({"a": [1]}), ["user", "item"], source="my file")
+    assert "my file" in str(err.value) and "'user'" in str(err.value) and "'item'" in str(err.value)
+
+
+def test_extra_column_is_named_and_allowed_on_request():
+    df = _frame(genre=["a", "b", "c"])
+    with pytest.raises(DataValidationError, match=r"unexpected column\(s\) \['genre'\]"):
+        validate_interactions(df)
+    assert "genre" in validate_interactions(df, allow_extra=True).columns
+
+
+@pytest.mark.parametrize("col", ["user", "item"])
+def test_null_ids_are_counted_and_named(col):
+    values = [1.0, None, 2.0]
+    with pytest.raises(DataValidationError, match=rf"1 row\(s\) with a null '{col}' id"):
+        validate_interactions(_frame(**{col: values}))
+
+
+@pytest.mark.parametrize("bad", [0.0, 5.5, -1.0])
+def test_rating_outside_scale_is_reported_with_the_scale(bad):
+    with pytest.raises(DataValidationError, match=r"1 rating\(s\) outside the declared scale \[0\.5, 5\.0\]"):
+        validate_interactions(_frame(rating=[4.0, bad, 5.0]))
+
+
+def test_scale_bounds_are_inclusive_and_none_disables_the_check():
+    validate_interactions(_frame(rating=[0.5, 5.0, 3.0]))
+    out = validate_interactions(_frame(rating=[100.0, -3.0, 0.0]), rating_scale=None)
+    assert out["rating"].tolist() == [100.0, -3.0, 0.0]
+
+
+def test_non_numeric_rating_is_quoted():
+    with pytest.raises(DataValidationError, match=r"1 non-numeric rating\(s\), e\.g\. 'good'"):
+        validate_interactions(_frame(rating=[4.0, "good", 5.0]))
+
+
+def test_missing_rating_value_is_reported():
+    with pytest.raises(DataValidationError, match=r"1 missing rating\(s\)"):
+        validate_interactions(_frame(rating=[4.0, None, 5.0]))
+
+
+def test_missing_timestamp_is_reported():
+    with pytest.raises(DataValidationError, match=r"1 missing timestamp\(s\)"):
+        validate_interactions(_frame(timestamp=[1.0, None, 3.0]))
+
+
+def test_duplicates_last_keeps_the_latest_by_timestamp_not_row_order():
+    # the later row in the file is the OLDER rating; "last" means latest in time
+    df = pd.DataFrame({"user": [1, 2, 1], "item": [10, 10, 10], "rating": [2.0, 3.0, 4.0],
+                       "timestamp": [500, 100, 200]})
+    out = validate_interactions(df, duplicates="last")
+    assert len(out) == 2
+    assert out.loc[out["user"] == 1, "rating"].tolist() == [2.0]
+    assert out.loc[out["user"] == 1, "timestamp"].tolist() == [500]
+
+
+def test_duplicates_last_breaks_time_ties_by_row_order_and_keeps_original_order():
+    df = pd.DataFrame({"user": [3, 1, 1, 2], "item": [7, 10, 10, 7], "rating": [1.0, 2.0, 4.0, 5.0],
+                       "timestamp": [9, 100, 100, 9]})
+    out = validate_interactions(df)
+    assert out[["user", "item", "rating"]].values.tolist() == [[3, 7, 1.0], [1, 10, 4.0], [2, 7, 5.0]]
+
+
+def test_duplicates_last_without_timestamp_keeps_last_row():
+    df = pd.DataFrame({"user": [1, 1], "item": [10, 10], "rating": [2.0, 4.0]})
+    assert validate_interactions(df)["rating"].tolist() == [4.0]
+
+
+def test_duplicates_error_names_the_pair():
+    df = _frame(user=[1, 1, 1], item=[10, 10, 20])
+    with pytest.raises(DataValidationError, match=r"1 duplicate \(user, item\) pair\(s\), e\.g\. \{'user': 1, 'item': 10\}"):
+        validate_interactions(df, duplicates="error")
+
+
+def test_unknown_duplicates_policy_is_rejected():
+    with pytest.raises(DataValidationError, match=r"unknown duplicates policy 'first'"):
+        validate_interactions(_frame(), duplicates="first")
+
+
+def test_empty_data_is_rejected():
+    with pytest.raises(DataValidationError, match="the data is empty"):
+        validate_interactions(_frame().iloc[:0], source="ratings.csv")
+    with pytest.raises(DataValidationError, match="the data is empty"):
+        validate_interactions(None)
+
+
+def test_validation_error_is_a_value_error():
+    assert issubclass(DataValidationError, ValueError)
+
+
+def test_validate_items_turns_pipe_strings_into_genre_lists():
+    items = pd.DataFrame({"item": [1, 2, 3, 4], "title": list("abcd"),
+                          "genres": ["Action|Comedy", "(no genres listed)", None, ["Drama"]]})
+    out = validate_items(items)
+    assert out["genres"].tolist() == [["Action", "Comedy"], [], [], ["Drama"]]
+
+
+def test_validate_items_errors():
+    with pytest.raises(DataValidationError, match="items table is empty"):
+        validate_items(pd.DataFrame({"item": [], "title": [], "genres": []}))
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) \['genres'\]"):
+        validate_items(pd.DataFrame({"item": [1], "title": ["a"]}))
+    with pytest.raises(DataValidationError, match=r"1 item\(s\) with a null id"):
+        validate_items(pd.DataFrame({"item": [1, None], "title": ["a", "b"], "genres": ["", ""]}))
+    with pytest.raises(DataValidationError, match=r"1 duplicate item id\(s\), e\.g\. 2"):
+        validate_items(pd.DataFrame({"item": [2, 2], "title": ["a", "b"], "genres": ["", ""]}))
