@@ -126,8 +126,8 @@ class _ImplicitWrapper(Recommender):
         raise NotImplementedError
 
     def _fit(self, user_items, *, train, items) -> None:
-        model = self._make()
-        with threadpool_limits(1, "blas"):
+        with threadpool_limits(1, "blas"):  # implicit checks the BLAS threads when the model is built
+            model = self._make()
             model.fit(_implicit_input(user_items, self.use_ratings), show_progress=False)
         self.model_ = model
         self.user_factors_ = np.asarray(model.user_factors)
