@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -93,12 +94,23 @@ def read_frame(path: Path) -> pd.DataFrame | None:
         expected = sidecar.read_text().strip()
         if file_sha256(path) != expected:
             raise ValueError("checksum mismatch")
-        return pd.read_parquet(path)
+        return _lists_back(pd.read_parquet(path))
     except Exception as err:  # corrupt, truncated, unreadable or unverified: rebuild
         log.warning("cache file %s is unusable (%s); rebuilding it", path, err)
-        path.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
+        for stale in (path, sidecar):
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError:  # read-only cache dir: ignore the file, rebuild in memory
+                pass
         return None
+
+
+def _lists_back(df: pd.DataFrame) -> pd.DataFrame:
+    """Turn list columns that parquet read back as numpy arrays into lists, so a hit equals the build."""
+    for col in df.columns:
+        if df[col].dtype == object and df[col].map(lambda v: isinstance(v, np.ndarray)).any():
+            df[col] = df[col].map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
+    return df
 
 
 def cached(name: str, key: str, build: Callable[[], pd.DataFrame], *, cache_dir: Path | None = None,
