@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 
@@ -17,7 +18,7 @@ def frame_fingerprint(df: pd.DataFrame) -> str:
     h.update("|".join(map(str, df.columns)).encode())
     hashable = df.copy()
     for col in hashable.columns:
-        if hashable[col].dtype == object and len(hashable) and isinstance(hashable[col].iloc[0], (list, tuple)):
+        if hashable[col].dtype == object and len(hashable) and isinstance(hashable[col].iloc[0], (list, tuple, np.ndarray)):
             hashable[col] = hashable[col].map(lambda v: "|".join(map(str, v)))
     h.update(pd.util.hash_pandas_object(hashable, index=False).to_numpy().tobytes())
     return h.hexdigest()[:16]
