@@ -1,0 +1,12 @@
+"""Loyalty and CRM data mining: RFM, segments, customer pyramid, CLV, churn, cross-sell, brand loyalty.
+
+Modules: ``rfm`` (RFM measures, quintile scores, eight value classes, ABC / Pareto),
+``segments`` (k-means on RFM, rule trees, life-cycle stage), ``pyramid`` (tiers and migration),
+``clv`` (BG/NBD + Gamma-Gamma), ``churn`` (Telco churn models), ``campaign`` (gains, lift,
+profit, expected response), ``crosssell`` (add-on propensity campaign), ``brand``
+(Guadagni-Little loyalty in a conditional logit).
+"""
+
+from recsys_study.loyalty import brand, campaign, churn, clv, crosssell, pyramid, rfm, segments
+
+__all__ = ["brand", "campaign", "churn", "clv", "crosssell", "pyramid", "rfm", "segments"]
