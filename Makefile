@@ -1,0 +1,58 @@
+# recsys_study: the front door. `make run` and `make test` set everything up on a fresh machine
+# (Python 3.11 + pip; no conda) in .venv from the pinned requirements.lock.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export OPENBLAS_NUM_THREADS ?= 1
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help setup run run-quick test test-fast bench lab mlflow-ui report lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv from requirements.lock and install the package
+
+run: setup  ## run the default study (experiments/default.yaml) and build reports/index.html
+	$(BIN)/recsys-study run experiments/default.yaml
+
+run-quick: setup  ## the default study at CI size
+	$(BIN)/recsys-study run experiments/default.yaml --quick
+
+test: setup  ## unit tests + notebook execution tests (quick mode)
+	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## unit tests only (no notebook execution)
+	$(BIN)/python -m pytest -q -m "not notebook"
+
+bench: setup  ## benchmarks on the full data, with ratios against peer libraries
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lab: setup  ## JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+mlflow-ui: setup  ## MLflow UI on the project's local store (http://127.0.0.1:5000)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port 5000
+
+report: setup  ## rebuild reports/index.html from the executed notebooks
+	$(BIN)/recsys-study report
+
+lock:  ## regenerate requirements.lock and environment.yml from pyproject.toml (needs the registry)
+	rm -rf /tmp/recsys-lock-venv && $(PYTHON) -m venv /tmp/recsys-lock-venv
+	/tmp/recsys-lock-venv/bin/pip install --quiet --upgrade pip && /tmp/recsys-lock-venv/bin/pip install --quiet ".[test,lab]"
+	/tmp/recsys-lock-venv/bin/pip freeze --exclude recsys-study > requirements.lock
+	$(PYTHON) tools/write_environment_yml.py
+
+clean:  ## remove the venv, caches and generated reports (keeps mlruns.db)
+	rm -rf $(VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html .pytest_cache

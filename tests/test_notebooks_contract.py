@@ -1,0 +1,27 @@
+"""Every notebook follows the house conventions (DESIGN.md): markdown first, a parameters cell, records."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_the_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown", "the first cell must state the question and method"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    assert "quick" in tagged[0].source and "seed" in tagged[0].source
+    assert any("record(" in c.source for c in nb.cells if c.cell_type == "code"), "headline numbers are recorded"
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
+    assert not any(line.lstrip().startswith(("def ", "class ")) for c in nb.cells if c.cell_type == "code"
+                   for line in c.source.splitlines()), "algorithms belong in the package, not the notebook"
+
+
+def test_there_is_a_notebook_test_for_every_notebook():
+    tests = " ".join(p.read_text() for p in Path(__file__).parent.glob("test_notebook*.py"))
+    missing = [p.name for p in NOTEBOOKS if p.name not in tests]
+    assert not missing, f"notebooks without an execution test: {missing}"

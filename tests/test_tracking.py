@@ -1,0 +1,62 @@
+"""MLflow tracking: a run lands in the (temporary) store with its provenance."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+
+from recsys_study import tracking
+from recsys_study.data.dataset import Dataset
+from recsys_study.split import user_stratified_split
+
+
+def _dataset():
+    frame = pd.DataFrame({"user": [1, 1, 1, 2, 2, 2, 3, 3], "item": [1, 2, 3, 1, 2, 4, 2, 3],
+                          "rating": [5.0, 3, 4, 2, 5, 1, 4, 4], "timestamp": range(8)})
+    return Dataset("toy", frame)
+
+
+def test_a_run_records_params_metrics_and_provenance(mlflow_store):
+    data = _dataset()
+    split = user_stratified_split(data.interactions, seed=3)
+    with tracking.start_run("unit", experiment="tracking_test", params={"model": {"k": 5}}, dataset=data,
+                            split=split, seed=3) as run:
+        tracking.log_metrics({"NDCG@10": 0.25, "RMSE": 0.9})
+        tracking.log_table(pd.DataFrame({"a": [1]}), "table")
+    got = mlflow.MlflowClient(tracking_uri=mlflow_store).get_run(run.info.run_id)
+    assert got.info.status == "FINISHED"
+    assert got.data.metrics["NDCG_at_10"] == 0.25 and got.data.metrics["RMSE"] == 0.9
+    assert got.data.metrics["wall_time_s"] >= 0
+    params = got.data.params
+    assert params["model.k"] == "5" and params["seed"] == "3"
+    assert params["dataset.fingerprint"] == data.fingerprint and params["dataset.name"] == "toy"
+    assert params["split.kind"] == "user_stratified" and params["split.seed"] == "3"
+    tags = got.data.tags
+    assert tags["git_commit"] != "" and tags["version.pandas"] == pd.__version__
+    artifacts = {a.path for a in mlflow.MlflowClient(tracking_uri=mlflow_store).list_artifacts(run.info.run_id)}
+    assert {"environment.json", "tables"} <= artifacts
+
+
+def test_a_run_that_raises_is_marked_failed(mlflow_store):
+    with pytest.raises(RuntimeError):
+        with tracking.start_run("boom", experiment="tracking_test") as run:
+            raise RuntimeError("boom")
+    assert mlflow.MlflowClient(tracking_uri=mlflow_store).get_run(run.info.run_id).info.status == "FAILED"
+
+
+def test_tracking_uri_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    assert tracking.tracking_uri() == "sqlite:///elsewhere.db"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("RECSYS_STUDY_ROOT", str(tmp_path))
+    assert tracking.tracking_uri() == f"sqlite:///{tmp_path / 'mlruns.db'}"
+
+
+def test_metric_names_are_made_mlflow_safe():
+    assert tracking.metric_key("NDCG@10") == "NDCG_at_10"
+    assert tracking.metric_key("hit rate (k=5)") == "hit rate _k_5_"
+
+
+def test_git_commit_is_unknown_outside_a_repository(tmp_path):
+    assert tracking.git_commit(tmp_path) == "unknown"
