@@ -1,0 +1,271 @@
+"""Hybrid recommenders following Burke's taxonomy, and their tuning on validation data.
+
+Burke (2002), "Hybrid recommender systems: survey and experiments", User Modeling and
+User-Adapted Interaction 12(4): *weighted* (blend the scores of several models),
+*switching* (pick one model per user), *feature augmentation* (one technique's output is
+an input feature of another), *cascade* (one model refines the candidates of another).
+Components are given as registry specs ``{"algorithm": NAME, "params": {...}}`` and built
+with :func:`recsys_study.recommenders.registry.from_spec` at fit time.
+
+Component scores live on different scales, so the blends use per-user min-max
+normalisation over the items the user has not rated, :math:`\\tilde s_{ui} =
+(s_{ui} - \\min_j s_{uj}) / (\\max_j s_{uj} - \\min_j s_{uj})`; an item a component cannot
+score (a cold item for a collaborative model) gets :math:`\\tilde s = 0`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from recsys_study.constants import ITEM, RATING, USER
+from recsys_study.features import item_features
+from recsys_study.recommenders.base import Recommender
+from recsys_study.recommenders.content import cosine_topk, preference_weights
+
+
+def build_component(spec) -> Recommender:
+    """Return an unfitted recommender from a registry spec (or an unfitted Recommender as is)."""
+    if isinstance(spec, Recommender):
+        return type(spec)(**spec.get_params())
+    if isinstance(spec, str):
+        spec = {"algorithm": spec}
+    from recsys_study.recommenders import registry
+
+    return registry.from_spec(dict(spec))
+
+
+def minmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Return row-wise min-max normalised scores in [0, 1]; NaN/inf entries and constant rows give 0."""
+    s = np.where(np.isfinite(scores), scores, np.nan)
+    with np.errstate(all="ignore"):
+        lo = np.nanmin(s, axis=1, keepdims=True)
+        span = np.nanmax(s, axis=1, keepdims=True) - lo
+        out = (s - lo) / np.where(span > 0, span, np.inf)
+    return np.nan_to_num(out, nan=0.0)
+
+
+class _ComponentHybrid(Recommender):
+    """Fits component models on the same data and serves their normalised scores on our item index."""
+
+    def _specs(self) -> list:
+        raise NotImplementedError
+
+    def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None):
+        self.components_ = [build_component(s) for s in self._specs()]
+        catalogue = items is not None and any(c.item_universe == "catalogue" for c in self.components_)
+        self.item_universe = "catalogue" if catalogue else "train"
+        return super().fit(train, items)
+
+    def _fit(self, user_items, *, train, items):
+        self._positions = []
+        for comp in self.components_:
+            comp.fit(train, items=items)
+            self._positions.append(comp.item_index_.get_indexer(self.item_index_))
+
+    def _component_scores(self, c: int, user_idx: np.ndarray, *, normalised: bool = True) -> np.ndarray:
+        comp, pos = self.components_[c], self._positions[c]
+        raw = np.asarray(comp._score(comp.user_index_.get_indexer(self.user_index_[user_idx])), dtype=np.float64)
+        out = np.full((len(user_idx), len(self.item_index_)), np.nan)
+        ok = pos >= 0
+        out[:, ok] = raw[:, pos[ok]]
+        if not normalised:
+            return out
+        seen = self.user_items_[user_idx]
+        out[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = np.nan
+        return minmax_rows(out)
+
+
+class WeightedHybrid(_ComponentHybrid):
+    """Weighted hybrid: :math:`s_{ui} = \\sum_c w_c\\, \\tilde s^{(c)}_{ui}` (Burke 2002, "weighted").
+
+    ``weights`` default to equal; tune them with :func:`tune_on_validation` (they are read at
+    scoring time, so tuning needs no refit). Weights (1, 0) reproduce the first component's
+    ranking over the items it can score.
+    """
+
+    name = "weighted"
+    score_time_params = ("weights",)
+
+    def __init__(self, *, components=({"algorithm": "content_profile"}, {"algorithm": "item_knn"}),
+                 weights=None):
+        self.components = components
+        self.weights = weights
+
+    def _specs(self):
+        if len(self.components) < 1:
+            raise ValueError("a weighted hybrid needs at least one component spec.")
+        return list(self.components)
+
+    def _weights(self) -> np.ndarray:
+        n = len(self.components_)
+        w = np.full(n, 1.0 / n) if self.weights is None else np.asarray(self.weights, dtype=float)
+        if w.shape != (n,) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"weights must be {n} non-negative numbers with a positive sum, got {self.weights!r}.")
+        return w
+
+    def _score(self, user_idx):
+        w = self._weights()
+        total = np.zeros((len(user_idx), len(self.item_index_)))
+        for c, wc in enumerate(w):
+            if wc > 0:
+                total += wc * self._component_scores(c, user_idx)
+        return total
+
+
+class SwitchingHybrid(_ComponentHybrid):
+    """Switching hybrid: the content model for users with fewer than ``n_min`` training ratings.
+
+    :math:`s_u = s^{content}_u` if :math:`|I_u| < n_{min}` else :math:`s^{CF}_u` (Burke 2002,
+    "switching"; the usual answer to the new-user problem). ``n_min`` is read at scoring
+    time; choose it on validation data.
+    """
+
+    name = "switching"
+    score_time_params = ("n_min",)
+
+    def __init__(self, *, content={"algorithm": "content_profile"}, collaborative={"algorithm": "item_knn"},  # noqa: B006
+                 n_min: int = 10):
+        self.content = content
+        self.collaborative = collaborative
+        self.n_min = n_min
+
+    def _specs(self):
+        return [self.content, self.collaborative]
+
+    def _score(self, user_idx):
+        history = np.diff(self.user_items_.indptr)[user_idx]
+        cold = history < self.n_min
+        out = np.zeros((len(user_idx), len(self.item_index_)))
+        if cold.any():
+            out[cold] = self._component_scores(0, user_idx[cold])
+        if (~cold).any():
+            out[~cold] = self._component_scores(1, user_idx[~cold])
+        return out
+
+
+class CascadeHybrid(_ComponentHybrid):
+    """Cascade: the ``second`` model re-ranks the ``first`` model's top ``n_candidates`` items.
+
+    Candidates score :math:`2 + \\tilde s^{(2)}_{ui}`, other items :math:`\\tilde s^{(1)}_{ui}`, so a
+    list of length ``k <= n_candidates`` is the re-ranked candidates (Burke 2002, "cascade").
+    With a content model first, cold items can enter the candidate set.
+    """
+
+    name = "cascade"
+    score_time_params = ("n_candidates",)
+
+    def __init__(self, *, first={"algorithm": "content_profile"}, second={"algorithm": "item_knn"},  # noqa: B006
+                 n_candidates: int = 50):
+        self.first = first
+        self.second = second
+        self.n_candidates = n_candidates
+
+    def _specs(self):
+        return [self.first, self.second]
+
+    def _score(self, user_idx):
+        s1 = self._component_scores(0, user_idx, normalised=False)
+        seen = self.user_items_[user_idx]
+        s1[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = np.nan
+        s1 = np.where(np.isfinite(s1), s1, -np.inf)
+        n = int(min(max(self.n_candidates, 1), s1.shape[1]))
+        cand = np.argpartition(-s1, n - 1, axis=1)[:, :n]
+        out = minmax_rows(s1)
+        s2 = self._component_scores(1, user_idx)
+        rows = np.arange(len(user_idx))[:, None]
+        valid = np.isfinite(np.take_along_axis(s1, cand, axis=1))
+        out[rows, cand] = np.where(valid, 2.0 + s2[rows, cand], out[rows, cand])
+        return out
+
+
+class FeatureAugmentedHybrid(Recommender):
+    """CFCBF item-kNN: item vectors are the rating column augmented with weighted content features.
+
+    :math:`z_i = [\\, b_{\\cdot i}/\\lVert b_{\\cdot i}\\rVert ,\\; \\lambda\\, x_i/\\lVert x_i\\rVert \\,]`
+    (b = binary interactions, x = content features, λ = ``content_weight``); similarity
+    :math:`s_{ji} = \\cos(z_j, z_i)` keeps each item's ``n_neighbors`` best; score
+    :math:`\\sum_{j \\in I_u} w_{uj} s_{ji}`. Why this variant (Burke's feature augmentation;
+    the CFCBF model of Ferrari Dacrema et al. 2019, TOIS): one similarity matrix, no
+    gradient training, one interpretable knob (λ = 0 is collaborative item-kNN, λ → ∞
+    is content kNN), and a cold item (no ratings) still has a vector, so it can be
+    recommended. Side-feature MF needs an optimiser and more tuning for the same ends.
+    """
+
+    name = "feature_augmented"
+    item_universe = "catalogue"
+
+    def __init__(self, *, feature_set: str = "genres+year", content_weight: float = 1.0, n_neighbors: int = 100,
+                 weighting: str = "binary", like_threshold: float = 4.0):
+        self.feature_set = feature_set
+        self.content_weight = content_weight
+        self.n_neighbors = n_neighbors
+        self.weighting = weighting
+        self.like_threshold = like_threshold
+
+    def _fit(self, user_items, *, train, items):
+        if items is None:
+            raise ValueError("feature_augmented needs item features: call fit(train, items=dataset.items).")
+        if self.content_weight < 0:
+            raise ValueError(f"content_weight must be >= 0, got {self.content_weight!r}")
+        x = item_features(items, self.feature_set).align(self.item_index_)
+        b = user_items.T.tocsr()
+        b.data[:] = 1.0
+        z = sp.hstack([normalize(b, norm="l2"), self.content_weight * normalize(x, norm="l2")], format="csr")
+        self.similarity_ = cosine_topk(z, self.n_neighbors)
+        weighting = self.weighting if np.isfinite(self.global_mean_) else "binary"
+        self._w = preference_weights(user_items, weighting, like_threshold=self.like_threshold)
+
+    def _score(self, user_idx):
+        return (self._w[user_idx] @ self.similarity_).toarray()
+
+
+def _truth(valid: pd.DataFrame, relevance_threshold: float | None) -> pd.DataFrame:
+    if relevance_threshold is not None and RATING in valid.columns:
+        valid = valid[valid[RATING] >= relevance_threshold]
+    return valid[[USER, ITEM]].drop_duplicates()
+
+
+def weight_grid(n_components: int, *, step: float = 0.1) -> list[tuple[float, ...]]:
+    """Return every weight vector on the simplex with the given step (weights sum to 1)."""
+    m = int(round(1 / step))
+    return [tuple(c / m for c in combo) for combo in itertools.product(range(m + 1), repeat=n_components)
+            if sum(combo) == m]
+
+
+def tune_on_validation(model: Recommender, train: pd.DataFrame, valid: pd.DataFrame, *, param: str, grid,
+                       items: pd.DataFrame | None = None, k: int = 10, relevance_threshold: float | None = 4.0
+                       ) -> tuple[object, pd.DataFrame]:
+    """Return (best value, table of mean NDCG@k per value) of hyperparameter ``param`` on ``valid``.
+
+    The model is fitted on ``train`` (once if ``param`` is read at scoring time, else for
+    every value) and left fitted with the best value. Ties go to the first value of ``grid``.
+    Only validation data are used: the test set never chooses a hyperparameter.
+    """
+    from recsys_study.evaluation.ranking import ndcg_at_k
+
+    grid = list(grid)
+    if not grid:
+        raise ValueError(f"the grid for {param!r} is empty; pass at least one value.")
+    if param not in model.get_params():
+        raise ValueError(f"{model.name} has no hyperparameter {param!r}; it has {list(model.get_params())}.")
+    truth = _truth(valid, relevance_threshold)
+    users = truth[USER].unique()
+    score_time = param in getattr(model, "score_time_params", ())
+    rows = []
+    for value in grid:
+        setattr(model, param, value)
+        if not score_time or not hasattr(model, "user_index_"):
+            model.fit(train, items=items)
+        recs = model.recommend(users, k=k)
+        rows.append({param: value, f"NDCG@{k}": float(ndcg_at_k(recs, truth, k).mean())})
+    table = pd.DataFrame(rows)
+    best = grid[int(np.argmax(table[f"NDCG@{k}"].to_numpy()))]
+    setattr(model, param, best)
+    if not score_time:
+        model.fit(train, items=items)
+    return best, table
