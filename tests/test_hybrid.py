@@ -1,0 +1,146 @@
+"""Hybrid recommenders (Burke 2002) and validation tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics.pairwise import cosine_similarity
+
+from recsys_study.recommenders import registry
+from recsys_study.recommenders.hybrid import (
+    CascadeHybrid,
+    FeatureAugmentedHybrid,
+    SwitchingHybrid,
+    WeightedHybrid,
+    minmax_rows,
+    tune_on_validation,
+    weight_grid,
+)
+from test_content import synthetic
+
+PROFILE = {"algorithm": "content_profile", "params": {"feature_set": "genres"}}
+KNN = {"algorithm": "content_knn", "params": {"feature_set": "genres+year", "n_neighbors": 10}}
+POP = {"algorithm": "most_popular"}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic(seed=5, n_users=50, n_items=70)
+
+
+def test_minmax_rows_by_hand():
+    s = np.array([[1.0, 3.0, np.nan, 2.0], [5.0, 5.0, -np.inf, 5.0]])
+    np.testing.assert_allclose(minmax_rows(s), [[0.0, 1.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0]])
+
+
+def test_weight_grid_is_the_simplex():
+    grid = weight_grid(3, step=0.5)
+    assert sorted(grid) == sorted([(0, 0, 1), (0, .5, .5), (0, 1, 0), (.5, 0, .5), (.5, .5, 0), (1, 0, 0)])
+
+
+@pytest.mark.parametrize("weights, which", [((1.0, 0.0), 0), ((0.0, 1.0), 1)])
+def test_weighted_hybrid_with_weight_one_equals_that_component(data, weights, which):
+    ratings, items = data
+    users = ratings["user"].unique()[:20]
+    hybrid = WeightedHybrid(components=[PROFILE, KNN], weights=weights).fit(ratings, items=items)
+    alone = registry.from_spec([PROFILE, KNN][which]).fit(ratings, items=items)
+    a, b = hybrid.recommend(users, k=10), alone.recommend(users, k=10)
+    pd.testing.assert_frame_equal(a[["user", "item", "rank"]], b[["user", "item", "rank"]])
+
+
+def test_weighted_hybrid_blends_normalised_scores(data):
+    ratings, items = data
+    hybrid = WeightedHybrid(components=[PROFILE, KNN], weights=[0.3, 0.7]).fit(ratings, items=items)
+    u = np.arange(5)
+    blend = hybrid._score(u)
+    parts = [hybrid._component_scores(c, u) for c in range(2)]
+    np.testing.assert_allclose(blend, 0.3 * parts[0] + 0.7 * parts[1])
+    assert parts[0].min() >= 0 and parts[0].max() <= 1
+
+
+def test_weighted_hybrid_rejects_bad_weights(data):
+    ratings, items = data
+    hybrid = WeightedHybrid(components=[PROFILE, KNN], weights=[1.0]).fit(ratings, items=items)
+    with pytest.raises(ValueError, match="non-negative"):
+        hybrid.recommend([0], k=3)
+
+
+def test_hybrid_with_a_cf_component_can_still_rank_cold_items(data):
+    ratings, items = data
+    hybrid = WeightedHybrid(components=[PROFILE, POP], weights=[0.5, 0.5]).fit(ratings, items=items)
+    assert len(hybrid.item_index_) == len(items)  # catalogue: the content component knows every item
+    pop_only = WeightedHybrid(components=[POP]).fit(ratings, items=items)
+    assert len(pop_only.item_index_) == ratings["item"].nunique()
+
+
+def test_switching_uses_content_for_users_below_n_min(data):
+    ratings, items = data
+    counts = ratings["user"].value_counts()
+    n_min = int(counts.median())
+    hybrid = SwitchingHybrid(content=PROFILE, collaborative=KNN, n_min=n_min).fit(ratings, items=items)
+    profile = registry.from_spec(PROFILE).fit(ratings, items=items)
+    knn = registry.from_spec(KNN).fit(ratings, items=items)
+    cold = counts.index[counts < n_min][:5]
+    warm = counts.index[counts >= n_min][:5]
+    cols = ["user", "item", "rank"]
+    pd.testing.assert_frame_equal(hybrid.recommend(cold, k=5)[cols], profile.recommend(cold, k=5)[cols])
+    pd.testing.assert_frame_equal(hybrid.recommend(warm, k=5)[cols], knn.recommend(warm, k=5)[cols])
+
+
+def test_cascade_reranks_only_the_first_models_candidates(data):
+    ratings, items = data
+    hybrid = CascadeHybrid(first=PROFILE, second=KNN, n_candidates=15).fit(ratings, items=items)
+    first = registry.from_spec(PROFILE).fit(ratings, items=items)
+    second = registry.from_spec(KNN).fit(ratings, items=items)
+    user = ratings["user"].iloc[0]
+    recs = hybrid.recommend([user], k=10)
+    cand = first.recommend([user], k=15)
+    assert set(recs["item"]) <= set(cand["item"])
+    # within the candidates the order is the second model's
+    s2 = second.recommend([user], k=len(items))
+    order = s2[s2["item"].isin(recs["item"])]["item"].tolist()
+    assert recs["item"].tolist() == order
+
+
+def test_feature_augmented_with_zero_content_weight_is_binary_cosine_item_knn(data):
+    ratings, items = data
+    model = FeatureAugmentedHybrid(content_weight=0.0, n_neighbors=1000).fit(ratings, items=items)
+    b = (model.user_items_.toarray() > 0).astype(float)
+    sim = cosine_similarity(b.T)
+    np.fill_diagonal(sim, 0)
+    np.testing.assert_allclose(model._score(np.arange(4)), b[:4] @ sim, atol=1e-9)
+    # cold items have no rating column, so with content_weight 0 they cannot score
+    cold = model.item_index_.get_indexer(sorted(set(items["item"]) - set(ratings["item"])))
+    assert np.all(model._score(np.arange(10))[:, cold] == 0)
+
+
+def test_feature_augmented_content_lets_cold_items_be_recommended(data):
+    ratings, items = data
+    model = FeatureAugmentedHybrid(content_weight=2.0, n_neighbors=30).fit(ratings, items=items)
+    cold = set(items["item"]) - set(ratings["item"])
+    recs = model.recommend(ratings["user"].unique(), k=10)
+    assert cold & set(recs["item"])
+
+
+def test_tune_on_validation_picks_the_best_grid_value_and_leaves_it_set(data):
+    ratings, items = data
+    rng = np.random.default_rng(0)
+    mask = rng.random(len(ratings)) < 0.25
+    train, valid = ratings[~mask], ratings[mask]
+    valid = valid[valid["user"].isin(train["user"]) & valid["item"].isin(train["item"])]
+    model = WeightedHybrid(components=[PROFILE, POP])
+    best, table = tune_on_validation(model, train, valid, param="weights", grid=weight_grid(2, step=0.5),
+                                     items=items, k=5, relevance_threshold=None)
+    assert len(table) == 3
+    assert table["NDCG@5"].max() == table.loc[table["weights"] == best, "NDCG@5"].iloc[0]
+    assert model.weights == best
+    n_best, n_table = tune_on_validation(SwitchingHybrid(content=PROFILE, collaborative=POP), train, valid,
+                                         param="n_min", grid=[0, 1000], items=items, k=5)
+    assert n_best in (0, 1000) and len(n_table) == 2
+
+
+def test_tune_on_validation_rejects_unknown_parameter(data):
+    ratings, items = data
+    with pytest.raises(ValueError, match="no hyperparameter"):
+        tune_on_validation(WeightedHybrid(), ratings, ratings, param="alpha", grid=[1], items=items)
