@@ -28,6 +28,16 @@ WEEKS_PER_MONTH = 4.345
 FHL_2005_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
 
+def _lifetimes():
+    # lifetimes 0.11 sets a pandas option that pandas 3 deprecates; the warning is noise here
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import lifetimes
+    return lifetimes
+
+
 def _daily(transactions: pd.DataFrame) -> pd.DataFrame:
     log = validate_log(transactions)
     log["date"] = log["date"].dt.normalize()
@@ -73,18 +83,14 @@ def calibration_holdout_summary(transactions: pd.DataFrame, *, calibration_end, 
 
 def fit_bgnbd(summary: pd.DataFrame, *, penalizer: float = 0.0):
     """Return a fitted ``lifetimes.BetaGeoFitter`` (maximum likelihood; parameters in ``params_``)."""
-    from lifetimes import BetaGeoFitter
-
-    return BetaGeoFitter(penalizer_coef=penalizer).fit(
+    return _lifetimes().BetaGeoFitter(penalizer_coef=penalizer).fit(
         summary["frequency_cal"], summary["recency_cal"], summary["T_cal"])
 
 
 def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0):
     """Return a fitted ``lifetimes.GammaGammaFitter`` on customers with at least one repeat purchase."""
-    from lifetimes import GammaGammaFitter
-
     repeaters = summary[summary["frequency_cal"] > 0]
-    return GammaGammaFitter(penalizer_coef=penalizer).fit(repeaters["frequency_cal"], repeaters["monetary_cal"])
+    return _lifetimes().GammaGammaFitter(penalizer_coef=penalizer).fit(repeaters["frequency_cal"], repeaters["monetary_cal"])
 
 
 def model_params(model) -> dict[str, float]:

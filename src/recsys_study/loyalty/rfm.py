@@ -51,7 +51,7 @@ def validate_log(transactions: pd.DataFrame, *, customer: str = "customer", date
     if out[customer].isna().any():
         raise DataValidationError(f"{source}: {int(out[customer].isna().sum())} row(s) without a customer id.")
     if not pd.api.types.is_datetime64_any_dtype(out[date]):
-        parsed = pd.to_datetime(out[date], errors="coerce")
+        parsed = pd.to_datetime(out[date], format="mixed", errors="coerce")
         if parsed.isna().any():
             raise DataValidationError(
                 f"{source}: unreadable date {out.loc[parsed.isna(), date].iloc[0]!r}; use ISO dates (YYYY-MM-DD)."
