@@ -135,7 +135,9 @@ def leave_last_out(df: pd.DataFrame, *, k: int = 1, valid_k: int = 0) -> Split:
     if TIMESTAMP not in df.columns:
         raise ValueError("leave_last_out needs a 'timestamp' column.")
     users = df[USER].to_numpy()
-    order = np.lexsort((df[ITEM].to_numpy(), -df[TIMESTAMP].to_numpy(), pd.factorize(users, sort=True)[0]))
+    # negate the time RANK, not the time: datetime64 has no negation and unsigned ints would wrap
+    time_rank = pd.factorize(df[TIMESTAMP], sort=True)[0]
+    order = np.lexsort((df[ITEM].to_numpy(), -time_rank, pd.factorize(users, sort=True)[0]))
     s = pd.Series(users[order])
     from_end = np.empty(len(df), dtype=np.int64)
     size = np.empty(len(df), dtype=np.int64)
