@@ -1,0 +1,24 @@
+"""Customer satisfaction models: ACSI/ECSI path models, PLS/PLSc, CB-SEM, the satisfaction index."""
+
+from recsys_study.satisfaction.index import (
+    construct_performance, disconfirmation, ipma, loyalty_by_satisfaction, net_promoter_score, outcome_by_band,
+    satisfaction_index, to_0_10,
+)
+from recsys_study.satisfaction.inference import (
+    bootstrap_paths, monte_carlo_recovery, recovery_table, summarise_recovery,
+)
+from recsys_study.satisfaction.measurement import (
+    average_variance_extracted, composite_reliability, cronbach_alpha, cross_loadings, fornell_larcker, htmt,
+    reliability_table, rho_a_reliability,
+)
+from recsys_study.satisfaction.models import PathModel, acsi_model, ecsi_model, index_model, mobi_reduced_model
+from recsys_study.satisfaction.pls import PLSPM
+from recsys_study.satisfaction.sem import compare_estimators, fit_cbsem
+
+__all__ = [
+    "PLSPM", "PathModel", "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
+    "composite_reliability", "construct_performance", "cronbach_alpha", "cross_loadings", "disconfirmation",
+    "ecsi_model", "fit_cbsem", "fornell_larcker", "htmt", "index_model", "ipma", "loyalty_by_satisfaction",
+    "mobi_reduced_model", "monte_carlo_recovery", "net_promoter_score", "outcome_by_band", "recovery_table",
+    "reliability_table", "rho_a_reliability", "satisfaction_index", "summarise_recovery", "to_0_10",
+]

@@ -99,11 +99,10 @@ def fornell_larcker(latent_correlation: pd.DataFrame, ave: pd.Series) -> pd.Data
     correlation with every other construct (Fornell & Larcker 1981).
     """
     names = list(latent_correlation.index)
-    out = latent_correlation.loc[names, names].copy().astype(float)
-    out.values[np.triu_indices(len(names), 1)] = np.nan
-    for c in names:
-        out.loc[c, c] = np.sqrt(ave[c])
-    return out
+    values = latent_correlation.loc[names, names].to_numpy(dtype=float).copy()
+    values[np.triu_indices(len(names), 1)] = np.nan
+    values[np.diag_indices(len(names))] = np.sqrt(ave[names].to_numpy(dtype=float))
+    return pd.DataFrame(values, index=names, columns=names)
 
 
 def fornell_larcker_holds(table: pd.DataFrame) -> pd.Series:

@@ -136,6 +136,8 @@ class PathModel:
         lines = [f"{c} =~ {' + '.join(items)}" for c, items in self.blocks.items()]
         for c in self.endogenous:
             lines.append(f"{c} ~ {' + '.join(self.antecedents(c))}")
+        # a single-indicator construct is its indicator: no measurement error (lavaan convention)
+        lines += [f"{items[0]} ~~ 0*{items[0]}" for items in self.blocks.values() if len(items) == 1]
         return "\n".join(lines)
 
     def with_blocks(self, blocks: Mapping[str, Sequence[str]]) -> PathModel:
