@@ -48,9 +48,14 @@ def project_root() -> Path:
     return here
 
 
+def default_tracking_uri() -> str:
+    """Return the project's own store: ``sqlite:///<root>/mlruns.db``."""
+    return f"sqlite:///{project_root() / 'mlruns.db'}"
+
+
 def tracking_uri() -> str:
     """Return the tracking URI in force: ``$MLFLOW_TRACKING_URI`` or the project's sqlite store."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlruns.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
 
 def _mlflow():
@@ -71,7 +76,8 @@ def experiment_id(name: str) -> str:
     if exp is not None:
         return exp.experiment_id
     artifact_location = None
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+    # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so compare values, not presence
+    if tracking_uri() == default_tracking_uri():
         artifact_location = (project_root() / "mlartifacts" / re.sub(r"[^\w.-]", "_", name)).as_uri()
     try:
         return mlflow.create_experiment(name, artifact_location=artifact_location)
