@@ -43,6 +43,8 @@ def load_cdnow(*, sample: bool = False, path: str | Path | None = None) -> pd.Da
 def _header_rows(path: Path) -> int:
     with open(path) as fh:
         first = fh.readline()
+    if not first.split():
+        raise DataValidationError(f"{path}: the file is empty (or starts with a blank line); no transactions.")
     return 0 if first.split()[0].isdigit() else 1
 
 
@@ -56,13 +58,18 @@ def validate_transactions(df: pd.DataFrame, *, source: str = "transactions") -> 
         raise DataValidationError(f"{source}: {int(out['customer'].isna().sum())} transaction(s) without a customer id.")
     if not pd.api.types.is_datetime64_any_dtype(out["date"]):
         parsed = pd.to_datetime(out["date"].astype(str), format="%Y%m%d", errors="coerce")
-        if parsed.isna().any():
+        # numbers are only ever YYYYMMDD: the generic parser would read 19971345 as nanoseconds since 1970
+        if parsed.isna().any() and not pd.api.types.is_numeric_dtype(out["date"]):
             parsed = pd.to_datetime(out["date"], errors="coerce")
         if parsed.isna().any():
-            bad = out.loc[parsed.isna(), "date"].iloc[0]
+            bad = out.loc[parsed.isna(), "date"].tolist()[0]
             raise DataValidationError(f"{source}: unreadable date {bad!r}; use YYYYMMDD or ISO dates.")
         out["date"] = parsed
-    out["amount"] = pd.to_numeric(out["amount"], errors="raise").astype(float)
+    amount = pd.to_numeric(out["amount"], errors="coerce")
+    if amount.isna().any():
+        bad = out.loc[amount.isna(), "amount"].tolist()[0]
+        raise DataValidationError(f"{source}: missing or non-numeric amount {bad!r}; amounts must be numbers.")
+    out["amount"] = amount.astype(float)
     if (out["amount"] < 0).any():
         raise DataValidationError(f"{source}: {int((out['amount'] < 0).sum())} negative amount(s); returns must be netted first.")
     if "quantity" not in out.columns:
