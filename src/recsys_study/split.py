@@ -156,7 +156,8 @@ def cold_start_split(df: pd.DataFrame, *, cold_user_frac: float = 0.2, n_train_r
       (segment "cold_item") and none to train, so only content-aware models can rank them.
     - cold users: ``cold_user_frac`` of the users with more than ``n_train_ratings + 1``
       ratings keep only ``n_train_ratings`` random ratings in train; the rest go to test
-      (segment "cold_user").
+      (segment "cold_user"); a held-out rating of an item absent from train is labelled
+      "cold_item" whatever the user.
     - every other user: a per-user ``test_frac`` holdout (segment "warm").
     Test rows of users absent from train are dropped (cannot happen with n_train_ratings >= 1).
     The test part also has ``history``: the user's number of training ratings.
@@ -187,6 +188,9 @@ def cold_start_split(df: pd.DataFrame, *, cold_user_frac: float = 0.2, n_train_r
         cold_part[~keep].drop(columns="_key").assign(**{SEGMENT: "cold_user"}),
         df[is_cold_item].assign(**{SEGMENT: "cold_item"}),
     ], ignore_index=True)
+    # an item rated only by cold users' held-out ratings is as new to the model as a held-out item
+    unseen_item = ~test[ITEM].isin(train[ITEM].unique())
+    test.loc[unseen_item, SEGMENT] = "cold_item"
     known = test[USER].isin(train[USER].unique())
     history = train[USER].value_counts()
     test = test[known].assign(history=lambda t: t[USER].map(history).astype(int)).reset_index(drop=True)

