@@ -277,6 +277,8 @@ def test_cold_start_split_properties(df, n_train, cold_user_frac, cold_item_frac
     train_items = set(split.train["item"])
     cold_items = set(split.test.loc[split.test["segment"] == "cold_item", "item"])
     assert not cold_items & train_items
+    unseen = ~split.test["item"].isin(train_items)
+    assert (split.test.loc[unseen, "segment"] == "cold_item").all()
     train_u = split.train["user"].value_counts()
     cold_users = set(split.test.loc[split.test["segment"] == "cold_user", "user"])
     assert (train_u.reindex(sorted(cold_users)) == n_train).all()
