@@ -84,7 +84,8 @@ def tune_specs(specs: Sequence[Mapping], train: pd.DataFrame, *, k: int = 10, va
 
     A spec may hold ``grid`` ({param: [values]}) and ``metric`` (default ``ndcg``; use ``rmse``
     for rating models). Specs without a grid pass through unchanged. The returned specs hold
-    only registry keys (algorithm, params, label). With ``log``, one MLflow run per tuned
+    only registry keys (algorithm, params, label); a one-point grid is applied without fitting.
+    With ``log``, one MLflow run per tuned
     model records the grid, the chosen parameters and the validation table.
     """
     inner = validation_split(train, valid_frac=valid_frac, seed=seed)
@@ -93,6 +94,9 @@ def tune_specs(specs: Sequence[Mapping], train: pd.DataFrame, *, k: int = 10, va
         clean = {key: spec[key] for key in SPEC_KEYS if key in spec}
         if not spec.get("grid"):
             tuned.append(clean)
+            continue
+        if len(parameter_grid(spec["grid"])) == 1:  # nothing to choose: a one-point grid is a setting
+            tuned.append({**clean, "params": {**(clean.get("params") or {}), **parameter_grid(spec["grid"])[0]}})
             continue
         metric = spec.get("metric", "ndcg")
         result = grid_search(clean, spec["grid"], inner, metric=metric, k=k,
@@ -110,3 +114,17 @@ def tune_specs(specs: Sequence[Mapping], train: pd.DataFrame, *, k: int = 10, va
                 tracking.log_table(result.table, f"tuning_{label}")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     return tuned, table
+
+
+def shrink_grids(specs: Sequence[Mapping], *, max_values: int = 2) -> list[dict]:
+    """Return copies of ``specs`` whose grids keep only the first ``max_values`` values per parameter.
+
+    For quick (CI-size) runs: the tuning code path is exercised at a fraction of the cost.
+    """
+    out = []
+    for spec in specs:
+        spec = dict(spec)
+        if spec.get("grid"):
+            spec["grid"] = {key: list(values)[:max_values] for key, values in spec["grid"].items()}
+        out.append(spec)
+    return out

@@ -52,6 +52,23 @@ class Comparison:
     recommendations: pd.DataFrame
 
 
+SPLIT_KINDS = ("user_stratified", "random", "temporal")
+
+
+def split_interactions(interactions: pd.DataFrame, kind: str = "user_stratified", *, test_frac: float = 0.25,
+                       seed: int):
+    """Return the outer train/test Split of ``kind`` (user_stratified, random or temporal; see ``split``)."""
+    from recsys_study import split as splitters
+
+    if kind == "user_stratified":
+        return splitters.user_stratified_split(interactions, test_frac=test_frac, seed=seed)
+    if kind == "random":
+        return splitters.random_split(interactions, test_frac=test_frac, seed=seed)
+    if kind == "temporal":
+        return splitters.temporal_split(interactions, test_frac=test_frac)
+    raise ValueError(f"split kind must be one of {SPLIT_KINDS}, got {kind!r}")
+
+
 def relevant_items(test: pd.DataFrame, relevance_threshold: float | None = None) -> pd.DataFrame:
     """Return the relevant (user, item) rows of ``test``: all, or those rated ≥ the threshold."""
     if relevance_threshold is None:
