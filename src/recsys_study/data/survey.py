@@ -232,3 +232,18 @@ def simulate_survey(model: str = "ecsi", n: int = 1000, *, seed: int, scale: int
         model=spec, true_paths=true_paths, true_loadings=pd.Series(loadings),
         latent=latent.loc[data.notna().all(axis=1).to_numpy()].reset_index(drop=True),
     )
+
+
+def survey_for(data_source: str, *, model: str = "ecsi", n: int = 1000, scale: int = 10, seed: int,
+               missing: str = "listwise") -> Survey:
+    """Return the survey a notebook asked for: "mobi", "simulated" (``model``, ``n``, ``scale``) or a CSV path.
+
+    A CSV must use mobi's indicator names (IMAG1-5, CUEX1-3, PERQ1-7, PERV1-2, CUSA1-3, CUSCO,
+    CUSL1-3) for the constructs of ``model``; answers on 1..``scale``.
+    """
+    if data_source == "mobi":
+        return load_mobi()
+    if data_source == "simulated":
+        return simulate_survey(model, n, seed=seed, scale=scale)
+    spec = index_model(model)
+    return load_survey(data_source, spec.blocks, scale=scale, missing=missing)

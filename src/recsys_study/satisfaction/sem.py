@@ -75,6 +75,10 @@ def fit_cbsem(model: PathModel, data: pd.DataFrame) -> CBSEMResult:
         r2[c] = 1 - _num(resid["Est. Std"].iloc[0]) if len(resid) else np.nan
     stats = semopy.calc_stats(sem).T.iloc[:, 0]
     fit = {k: float(stats[k]) for k in FIT_INDICES if k in stats.index}
+    if any(len(items) == 1 for items in model.blocks.values()):
+        # semopy's baseline model breaks on the fixed zero error variance of single-item constructs
+        # (it reports CFI = GFI = 1, TLI = NaN); keep only the indices that do not use the baseline
+        fit = {k: (np.nan if k in ("CFI", "TLI", "GFI") else v) for k, v in fit.items()}
     converged = bool(getattr(result, "success", True))
     # standardised estimates beyond +-1 or R^2 outside [0, 1] mark an improper (Heywood) solution
     proper = bool((paths["estimate"].abs() <= 1).all() and all(0 <= v <= 1 for v in r2.values()))

@@ -1,0 +1,28 @@
+"""Notebook 05 in quick mode: the recorded headline numbers."""
+
+import pytest
+
+
+@pytest.mark.notebook
+def test_notebook_05_reproduces_mobi_and_recovers_simulated_paths(run_notebook):
+    rec = run_notebook("05_satisfaction.ipynb")
+    assert rec["n_respondents"] == 250
+    assert rec["mobi_reduced_paths"] == pytest.approx([0.5377, 0.2410, 0.2583], abs=1e-3)
+    # ECSI on mobi, mode A path weighting (checked against seminr 0.2.1 in test_pls.py)
+    assert rec["pls_paths"]["Satisfaction->Loyalty"] == pytest.approx(0.485, abs=2e-3)
+    assert rec["r2_pls"]["Satisfaction"] == pytest.approx(0.681, abs=2e-3)
+    assert 60 < rec["satisfaction_index"] < 85
+    assert rec["nps_ci"][0] < rec["nps"] < rec["nps_ci"][1]
+    assert rec["loyalty_ratio_top_vs_satisfied"] > 1
+    assert rec["churn_4plus_calls"] > 3 * rec["churn_0_3_calls"]
+    # recovery at n = 1000, seed 42 (quick mode: fewer bootstrap draws and replications)
+    assert rec["recovery_max_abs_error_plsc"] < 0.1 and rec["recovery_ci_coverage"] >= 10
+    assert rec["mc_relative_bias_pls"] < rec["mc_relative_bias_plsc"]
+
+
+@pytest.mark.notebook
+def test_notebook_05_runs_acsi_on_simulated_answers(run_notebook):
+    rec = run_notebook("05_satisfaction.ipynb", model="acsi", data_source="simulated", n=400, scale=7,
+                       recovery_n=300, replications=2, n_boot=50)
+    assert rec["n_respondents"] == 400 and "Image->Satisfaction" not in rec["plsc_paths"]
+    assert len(rec["plsc_paths"]) == 9
