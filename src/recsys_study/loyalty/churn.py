@@ -27,6 +27,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
 
 from recsys_study.data.schema import DataValidationError, require_columns
 
@@ -98,14 +99,15 @@ def cross_validate(x: pd.DataFrame, y: np.ndarray, models=MODELS, *, n_folds: in
         folds[test] = k
     oof = pd.DataFrame({"y": y, "fold": folds}, index=x.index)
     rows = []
-    for name in models:
-        pred = np.empty(len(y))
-        for k in range(n_folds):
-            train, test = folds != k, folds == k
-            model = make_model(name, numeric=numeric, categorical=categorical, seed=seed).fit(x[train], y[train])
-            pred[test] = model.predict_proba(x[test])[:, 1]
-            rows.append({"model": name, "fold": k, **binary_metrics(y[test], pred[test])})
-        oof[name] = pred
+    with threadpool_limits(1):  # BLAS/OpenMP pools only add contention on a small shared machine
+        for name in models:
+            pred = np.empty(len(y))
+            for k in range(n_folds):
+                train, test = folds != k, folds == k
+                model = make_model(name, numeric=numeric, categorical=categorical, seed=seed).fit(x[train], y[train])
+                pred[test] = model.predict_proba(x[test])[:, 1]
+                rows.append({"model": name, "fold": k, **binary_metrics(y[test], pred[test])})
+            oof[name] = pred
     return pd.DataFrame(rows), oof
 
 

@@ -16,6 +16,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, export_text
+from threadpoolctl import threadpool_limits
 
 RFM_FEATURES = ("recency", "frequency", "monetary")
 
@@ -54,11 +55,13 @@ def kmeans_segments(rfm: pd.DataFrame, *, k_range=range(2, 9), seed: int = 42, l
     x = standardised_rfm(rfm, log=log)
     rows, fits = [], {}
     sample = None if silhouette_sample is None or silhouette_sample >= len(x) else silhouette_sample
-    for k in k_range:
-        model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
-        score = silhouette_score(x, model.labels_, sample_size=sample, random_state=seed)
-        rows.append({"k": k, "silhouette": float(score), "inertia": float(model.inertia_)})
-        fits[k] = model
+    # one thread: k-means' OpenMP pool is many times slower on a busy shared machine, not faster
+    with threadpool_limits(1):
+        for k in k_range:
+            model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
+            score = silhouette_score(x, model.labels_, sample_size=sample, random_state=seed)
+            rows.append({"k": k, "silhouette": float(score), "inertia": float(model.inertia_)})
+            fits[k] = model
     table = pd.DataFrame(rows)
     best = int(table.loc[table["silhouette"].idxmax(), "k"])
     labels = _order_by_value(rfm, fits[best].labels_)

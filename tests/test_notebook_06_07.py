@@ -1,0 +1,31 @@
+"""Notebooks 06 (customer value) and 07 (churn, cross-sell, brand loyalty) in quick mode."""
+
+import pytest
+
+from recsys_study.loyalty.clv import FHL_2005_BGNBD
+
+
+@pytest.mark.notebook
+def test_notebook_06_reproduces_bgnbd_and_concentration_of_value(run_notebook):
+    records = run_notebook("06_customer_value.ipynb", seed=42)
+    assert records["dataset"] == "sample" and records["n_customers"] == 2357
+    for name, published in FHL_2005_BGNBD.items():
+        assert records["bgnbd_params"][name] == pytest.approx(published, abs=0.01)
+    assert records["gamma_gamma_params"]["p"] == pytest.approx(6.25, abs=0.02)
+    # value is concentrated: top 20% bring well over half of revenue, VIPs (1%) far more than 1%
+    assert 0.55 < records["top20_revenue_share"] < 0.8
+    assert records["vip_revenue_share"] > 0.05
+    # BG/NBD aggregate holdout forecast within 20% of the actual repeat purchases
+    assert records["holdout_total_predicted"] == pytest.approx(records["holdout_total_actual"], rel=0.2)
+    assert records["mean_clv"] > 0
+
+
+@pytest.mark.notebook
+def test_notebook_07_churn_auc_bar_and_brand_loyalty(run_notebook):
+    records = run_notebook("07_churn_and_crosssell.ipynb", seed=42)
+    assert 0.83 <= records["logistic_auc"] < 0.90  # published ~0.84; > 0.90 = leakage
+    assert records["top_decile_lift"] > 2.0
+    assert 0.70 < records["crosssell_auc"] < 0.90
+    assert records["crosssell_expected_lift"] > 1.0
+    assert records["brand_lr"] > 0 and records["brand_lr_p_value"] < 1e-6
+    assert records["brand_loyalty_coef"] > 0
