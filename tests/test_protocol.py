@@ -133,3 +133,14 @@ def test_parameter_grid_rejects_a_scalar_value():
     assert parameter_grid({"b": [1, 2], "a": [0]}) == [{"a": 0, "b": 1}, {"a": 0, "b": 2}]
     with pytest.raises(ValueError, match="list"):
         parameter_grid({"k": 5})
+
+
+def test_diversity_uses_the_genres_of_the_items_frame():
+    items = pd.DataFrame({ITEM: ["x", "y", "z", "w"], "title": list("XYZW"),
+                          "genres": [["A"], ["A"], ["A"], ["B"]], "year": [2000] * 4})
+    frame = protocol.evaluate(registry.make("most_popular"), SPLIT, k=2, metrics=("diversity",),
+                              items=items, log=False)
+    # both lists are [z, w]: genres A and B share nothing, so ILD = 1 − cos = 1
+    assert _value(frame, "a", "ILD@2") == pytest.approx(1.0)
+    without = protocol.evaluate(registry.make("most_popular"), SPLIT, k=2, metrics=("diversity",), log=False)
+    assert math.isnan(without.attrs["summary"]["ILD@2"])

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from recsys_study import tracking
-from recsys_study.constants import ITEM, RATING, USER
-from recsys_study.evaluation import get_metric, per_user_rating_errors
+from recsys_study.constants import GENRES, ITEM, RATING, USER
+from recsys_study.evaluation import genre_features, get_metric, per_user_rating_errors
 from recsys_study.evaluation.stats import bootstrap_ci
 from recsys_study.recommenders.base import Recommender
 
@@ -96,7 +96,7 @@ def _label(name: str, k: int) -> str:
     return "ARP@%d" % k if name == "arp" else get_metric(name).label(k)
 
 
-def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, items):
+def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, features):
     """Return (per-user Series or None, summary value) of one metric."""
     if name == "arp":
         series = average_recommendation_popularity(recs, train.groupby(ITEM)[USER].nunique())
@@ -112,8 +112,8 @@ def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, items):
         errors = per_user_rating_errors(test.assign(prediction=pred))
         return errors[name], metric.fn(test[RATING], pred)
     available = {"n_items": n_items, "item_popularity": train.groupby(ITEM)[USER].nunique(),
-                 "n_users": train[USER].nunique(), "item_features": items}
-    if "item_features" in metric.requires and items is None:
+                 "n_users": train[USER].nunique(), "item_features": features}
+    if "item_features" in metric.requires and features is None:
         return None, float("nan")
     value = metric.fn(recs, **{r: available[r] for r in metric.requires}, k=k)
     if isinstance(value, pd.Series):
@@ -121,7 +121,14 @@ def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, items):
     return None, float(value)
 
 
-def _evaluate(model, split, *, label, k, metrics, relevance_threshold, items):
+def _item_features(items: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Return the genre vectors used by intra-list diversity, built once per evaluation."""
+    if items is None or GENRES not in items.columns:
+        return None
+    return genre_features(items)
+
+
+def _evaluate(model, split, *, label, k, metrics, relevance_threshold, items, features=None):
     train, test = split.train, split.test
     start = time.perf_counter()
     model.fit(train, items)
@@ -139,7 +146,7 @@ def _evaluate(model, split, *, label, k, metrics, relevance_threshold, items):
     rows, summary = [], {MODEL: label, "algorithm": model.name}
     for name in metrics:  # a handful of metric names; each call is vectorised over users
         series, value = _metric_values(name, recs, truth, test, pred, k=k, n_items=n_items,
-                                       train=train, items=items)
+                                       train=train, features=features)
         summary[_label(name, k)] = value
         if series is not None:
             rows.append(pd.DataFrame({MODEL: label, USER: series.index.to_numpy(),
@@ -173,7 +180,8 @@ def evaluate(model: Recommender, split, *, k: int = 10, metrics: Sequence[str] =
     """
     label = label or model.name
     per_user, summary, _ = _evaluate(model, split, label=label, k=k, metrics=metrics,
-                                     relevance_threshold=relevance_threshold, items=items)
+                                     relevance_threshold=relevance_threshold, items=items,
+                                     features=_item_features(items) if "diversity" in metrics else None)
     if log:
         _log(model, label, summary, per_user, split=split, k=k, relevance_threshold=relevance_threshold,
              dataset=dataset, run_name=run_name, experiment=experiment)
@@ -204,10 +212,11 @@ def compare(models: Mapping[str, Recommender | dict] | Sequence[dict], split, *,
     if not isinstance(models, Mapping):
         models = {model_label(spec): spec for spec in models}
     per_user, summaries, recs = [], [], []
+    features = _item_features(items) if "diversity" in metrics else None
     for label, spec in models.items():  # the models of one comparison: a handful
         model = _as_model(spec)
         frame, summary, rec = _evaluate(model, split, label=label, k=k, metrics=metrics,
-                                        relevance_threshold=relevance_threshold, items=items)
+                                        relevance_threshold=relevance_threshold, items=items, features=features)
         if log:
             _log(model, label, summary, frame, split=split, k=k, relevance_threshold=relevance_threshold,
                  dataset=dataset, run_name=label, experiment=experiment)
