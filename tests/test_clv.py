@@ -86,3 +86,11 @@ def test_clv_equals_lifetimes_own_discounted_sum(cdnow):
     np.testing.assert_allclose(values["clv"].iloc[:50], np.asarray(reference), rtol=1e-6)
     undiscounted = clv.customer_lifetime_value(bgf, ggf, summary.iloc[:50], monthly_discount=0.0)
     np.testing.assert_allclose(undiscounted["clv"], undiscounted["expected_spend"] * undiscounted["expected_purchases"])
+
+
+def test_gamma_gamma_skips_repeaters_with_zero_spend(cdnow):
+    summary = cdnow[1].copy()
+    repeater = summary.index[summary["frequency_cal"] > 0][0]
+    summary.loc[repeater, "monetary_cal"] = 0.0  # e.g. a free or returned CD, as in the master file
+    params = clv.model_params(clv.fit_gamma_gamma(summary))
+    assert params["p"] == pytest.approx(6.25, abs=0.2)

@@ -88,8 +88,12 @@ def fit_bgnbd(summary: pd.DataFrame, *, penalizer: float = 0.0):
 
 
 def fit_gamma_gamma(summary: pd.DataFrame, *, penalizer: float = 0.0):
-    """Return a fitted ``lifetimes.GammaGammaFitter`` on customers with at least one repeat purchase."""
-    repeaters = summary[summary["frequency_cal"] > 0]
+    """Return a fitted ``lifetimes.GammaGammaFitter`` on customers with at least one repeat purchase.
+
+    Customers whose repeat purchases average to 0 (free or fully returned items; a few in the
+    CDNOW master file) are left out of the fit: the Gamma-Gamma likelihood needs positive spend.
+    """
+    repeaters = summary[(summary["frequency_cal"] > 0) & (summary["monetary_cal"] > 0)]
     return _lifetimes().GammaGammaFitter(penalizer_coef=penalizer).fit(repeaters["frequency_cal"], repeaters["monetary_cal"])
 
 
