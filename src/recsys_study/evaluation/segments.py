@@ -115,3 +115,17 @@ def per_user(results: pd.DataFrame, model: str, *, metric: str, segment: str = O
     """Return the per-user values of ``model`` for one metric and segment (for paired tests)."""
     sub = results[(results["model"] == model) & (results["metric"] == metric) & (results[SEGMENT] == segment)]
     return sub.set_index(USER)["value"].sort_index()
+
+
+def fit_models(specs: dict, train: pd.DataFrame, *, items: pd.DataFrame | None = None) -> dict:
+    """Return ``{label: fitted model}`` for registry specs ``{label: {"algorithm", "params"}}``."""
+    from recsys_study.recommenders.hybrid import build_component
+
+    return {label: build_component(spec).fit(train, items=items) for label, spec in specs.items()}
+
+
+def best_on_validation(table: pd.DataFrame, labels) -> str:
+    """Return which of ``labels`` has the highest chosen validation score in a tuning table."""
+    score = [c for c in table.columns if c.startswith("NDCG@")][0]
+    sub = table[table["model"].isin(list(labels)) & table["chosen"]]
+    return str(sub.sort_values(score, ascending=False, kind="stable")["model"].iloc[0])

@@ -56,6 +56,7 @@ class _ComponentHybrid(Recommender):
         raise NotImplementedError
 
     def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None):
+        self._score_cache = None
         self.components_ = [build_component(s) for s in self._specs()]
         catalogue = items is not None and any(c.item_universe == "catalogue" for c in self.components_)
         self.item_universe = "catalogue" if catalogue else "train"
@@ -67,17 +68,32 @@ class _ComponentHybrid(Recommender):
             comp.fit(train, items=items)
             self._positions.append(comp.item_index_.get_indexer(self.item_index_))
 
-    def _component_scores(self, c: int, user_idx: np.ndarray, *, normalised: bool = True) -> np.ndarray:
+    def _component_scores(self, c: int, user_idx: np.ndarray, *, normalised: bool = True,
+                          missing: str = "zero") -> np.ndarray:
+        cache = getattr(self, "_score_cache", None)
+        key = (c, normalised, missing, user_idx.tobytes())
+        if cache is not None and key in cache:
+            return cache[key].copy()
         comp, pos = self.components_[c], self._positions[c]
         raw = np.asarray(comp._score(comp.user_index_.get_indexer(self.user_index_[user_idx])), dtype=np.float64)
         out = np.full((len(user_idx), len(self.item_index_)), np.nan)
         ok = pos >= 0
         out[:, ok] = raw[:, pos[ok]]
         if not normalised:
+            if cache is not None:
+                cache[key] = out.copy()
             return out
         seen = self.user_items_[user_idx]
         out[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = np.nan
-        return minmax_rows(out)
+        known = np.isfinite(out)
+        norm = minmax_rows(out)
+        if missing == "mean" and not ok.all():
+            with np.errstate(all="ignore"):
+                mean = np.nansum(np.where(known, norm, np.nan), axis=1) / np.maximum(known.sum(axis=1), 1)
+            norm[:, ~ok] = mean[:, None]
+        if cache is not None:
+            cache[key] = norm.copy()
+        return norm
 
 
 class WeightedHybrid(_ComponentHybrid):
@@ -85,16 +101,20 @@ class WeightedHybrid(_ComponentHybrid):
 
     ``weights`` default to equal; tune them with :func:`tune_on_validation` (they are read at
     scoring time, so tuning needs no refit). Weights (1, 0) reproduce the first component's
-    ranking over the items it can score.
+    ranking over the items it can score. ``missing``: what a component contributes for an
+    item it cannot score (a cold item for a collaborative model): ``"mean"`` imputes the
+    user's mean normalised score of that component (unknown = average, so a content match
+    can lift a new item into the list), ``"zero"`` the worst score.
     """
 
     name = "weighted"
     score_time_params = ("weights",)
 
     def __init__(self, *, components=({"algorithm": "content_profile"}, {"algorithm": "item_knn"}),
-                 weights=None):
+                 weights=None, missing: str = "mean"):
         self.components = components
         self.weights = weights
+        self.missing = missing
 
     def _specs(self):
         if len(self.components) < 1:
@@ -109,11 +129,13 @@ class WeightedHybrid(_ComponentHybrid):
         return w
 
     def _score(self, user_idx):
+        if self.missing not in ("mean", "zero"):
+            raise ValueError(f"missing must be 'mean' or 'zero', got {self.missing!r}")
         w = self._weights()
         total = np.zeros((len(user_idx), len(self.item_index_)))
         for c, wc in enumerate(w):
             if wc > 0:
-                total += wc * self._component_scores(c, user_idx)
+                total += wc * self._component_scores(c, user_idx, missing=self.missing)
         return total
 
 
@@ -261,11 +283,100 @@ def tune_on_validation(model: Recommender, train: pd.DataFrame, valid: pd.DataFr
         setattr(model, param, value)
         if not score_time or not hasattr(model, "user_index_"):
             model.fit(train, items=items)
+        if score_time:  # components' scores do not depend on the knob: compute them once
+            model._score_cache = getattr(model, "_score_cache", None) or {}
         recs = model.recommend(users, k=k)
         rows.append({param: value, f"NDCG@{k}": float(ndcg_at_k(recs, truth, k).mean())})
+    model._score_cache = None
     table = pd.DataFrame(rows)
     best = grid[int(np.argmax(table[f"NDCG@{k}"].to_numpy()))]
     setattr(model, param, best)
     if not score_time:
         model.fit(train, items=items)
     return best, table
+
+
+def component_specs(names: list[str], *, feature_set: str = "genres+year") -> list[dict]:
+    """Return registry specs for algorithm ``names``; content models get ``feature_set``."""
+    from recsys_study.recommenders.registry import get_class
+
+    specs = []
+    for name in names:
+        takes_features = "feature_set" in get_class(name)().get_params()
+        specs.append({"algorithm": name, "params": {"feature_set": feature_set} if takes_features else {}})
+    return specs
+
+
+def hybrid_candidates(components: list, kinds=("weighted", "switching", "feature_augmented", "cascade"), *,
+                      n_min: int = 5, feature_set: str = "genres+year", weight_step: float = 0.1) -> dict:
+    """Return ``{label: {"spec": ..., "param": ..., "grid": [...]}}`` for the hybrids of ``kinds``.
+
+    ``components`` are registry specs; the first is taken as the content model and the
+    last as the collaborative one (switching: content below ``n_min``; cascade: the
+    collaborative model proposes 10-50 candidates that the content model re-ranks).
+    Grids: weights on the simplex (``weight_step``), ``n_min`` around the given value,
+    CFCBF content weight λ in {0, 0.05, 0.1, 0.2, 0.5, 1}.
+    """
+    unknown = set(kinds) - {"weighted", "switching", "feature_augmented", "cascade"}
+    if unknown:
+        raise ValueError(f"unknown hybrid kind(s) {sorted(unknown)}; use weighted, switching, feature_augmented, cascade.")
+    content, collab = components[0], components[-1]
+    out = {}
+    if "weighted" in kinds:
+        out["weighted"] = {"spec": {"algorithm": "weighted", "params": {"components": list(components)}},
+                           "param": "weights", "grid": weight_grid(len(components), step=weight_step)}
+    if "switching" in kinds:
+        grid = sorted({1, 2, 3, 5, 10, 20, int(n_min)})
+        out["switching"] = {"spec": {"algorithm": "switching", "params": {"content": content, "collaborative": collab}},
+                            "param": "n_min", "grid": grid}
+    if "feature_augmented" in kinds:
+        out["feature_augmented"] = {"spec": {"algorithm": "feature_augmented", "params": {"feature_set": feature_set}},
+                                    "param": "content_weight", "grid": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0]}
+    if "cascade" in kinds:
+        out["cascade"] = {"spec": {"algorithm": "cascade", "params": {"first": collab, "second": content}},
+                          "param": "n_candidates", "grid": [10, 20, 50]}
+    return out
+
+
+def tune_specs_on_validation(candidates: dict, train: pd.DataFrame, valid: pd.DataFrame, *,
+                             items: pd.DataFrame | None = None, k: int = 10,
+                             relevance_threshold: float | None = 4.0) -> tuple[dict, pd.DataFrame]:
+    """Return (``{label: tuned spec}``, table label/value/NDCG@k) after tuning each candidate on ``valid``.
+
+    ``candidates`` maps a label to a spec, or to ``{"spec", "param", "grid"}`` as built by
+    :func:`hybrid_candidates`; a bare spec is only scored (its validation NDCG is used to
+    pick the best component). The tuned spec carries the chosen value in its params.
+    """
+    tuned, tables = {}, []
+    for label, entry in candidates.items():
+        if "spec" not in entry:
+            entry = {"spec": entry, "param": None, "grid": None}
+        spec = {"algorithm": entry["spec"]["algorithm"], "params": dict(entry["spec"].get("params") or {})}
+        model = build_component(spec)
+        if entry["param"] is None:
+            best, table = None, _score_on_validation(model, train, valid, items, k, relevance_threshold)
+        else:
+            best, table = tune_on_validation(model, train, valid, param=entry["param"], grid=entry["grid"],
+                                             items=items, k=k, relevance_threshold=relevance_threshold)
+            spec["params"][entry["param"]] = list(best) if isinstance(best, tuple) else best
+            table = table.rename(columns={entry["param"]: "value"}).assign(param=entry["param"])
+        tuned[label] = spec
+        table = table.assign(model=label)
+        table["chosen"] = [_same(v, best) for v in table["value"]] if "value" in table else True
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
+    cols = ["model", "param", "value", f"NDCG@{k}", "chosen"]
+    return tuned, table.reindex(columns=cols)
+
+
+def _same(a, b) -> bool:
+    return (list(a) if isinstance(a, (tuple, list)) else a) == (list(b) if isinstance(b, (tuple, list)) else b)
+
+
+def _score_on_validation(model, train, valid, items, k, relevance_threshold) -> pd.DataFrame:
+    from recsys_study.evaluation.ranking import ndcg_at_k
+
+    truth = _truth(valid, relevance_threshold)
+    model.fit(train, items=items)
+    recs = model.recommend(truth[USER].unique(), k=k)
+    return pd.DataFrame({f"NDCG@{k}": [float(ndcg_at_k(recs, truth, k).mean())]})
