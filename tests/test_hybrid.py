@@ -144,3 +144,25 @@ def test_tune_on_validation_rejects_unknown_parameter(data):
     ratings, items = data
     with pytest.raises(ValueError, match="no hyperparameter"):
         tune_on_validation(WeightedHybrid(), ratings, ratings, param="alpha", grid=[1], items=items)
+
+
+def test_tune_specs_on_validation_writes_the_chosen_value_into_the_spec(data):
+    from recsys_study.evaluation.segments import best_on_validation
+    from recsys_study.recommenders.hybrid import component_specs, hybrid_candidates, tune_specs_on_validation
+
+    ratings, items = data
+    rng = np.random.default_rng(1)
+    mask = rng.random(len(ratings)) < 0.25
+    train, valid = ratings[~mask], ratings[mask]
+    specs = component_specs(["content_profile", "most_popular"], feature_set="genres")
+    assert specs == [{"algorithm": "content_profile", "params": {"feature_set": "genres"}},
+                     {"algorithm": "most_popular", "params": {}}]
+    cands = {"content_profile": specs[0], "most_popular": specs[1],
+             **hybrid_candidates(specs, ["weighted", "switching"], weight_step=0.5)}
+    tuned, table = tune_specs_on_validation(cands, train, valid, items=items, k=5, relevance_threshold=None)
+    chosen = table[table["chosen"]].set_index("model")
+    assert list(chosen.index) == ["content_profile", "most_popular", "weighted", "switching"]
+    assert tuned["weighted"]["params"]["weights"] == list(chosen.loc["weighted", "value"])
+    assert tuned["switching"]["params"]["n_min"] == chosen.loc["switching", "value"]
+    best = best_on_validation(table, ["content_profile", "most_popular"])
+    assert chosen.loc[best, "NDCG@5"] == chosen.loc[["content_profile", "most_popular"], "NDCG@5"].max()
