@@ -339,8 +339,9 @@ def explain_recommendation(model, user, item=None, *, top: int = 5) -> dict[str,
     if u < 0:
         raise KeyError(f"user {user!r} was not in the training data of {model.name}.")
     weighting = getattr(model, "weighting", "mean_centred")
-    w = preference_weights(model.user_items_[u], weighting, like_threshold=float(getattr(model, "like_threshold", 4.0))
-                           if not isinstance(getattr(model, "like_threshold", 4.0), str) else 4.0)
+    threshold = getattr(model, "like_threshold", 4.0)
+    threshold = 4.0 if isinstance(threshold, str) else float(threshold)  # naive Bayes may use "user_mean"
+    w = preference_weights(model.user_items_[u], weighting, like_threshold=threshold)
     profile = normalize(w @ model.item_features_, norm="l2").toarray().ravel()
     names = model.feature_names_
     order = np.argsort(-np.abs(profile), kind="stable")[:top]
