@@ -164,3 +164,14 @@ def test_every_shipped_experiment_file_is_valid():
 def test_report_index_without_runs_says_how_to_start(tmp_path):
     page = reports.build_index(tmp_path).read_text()
     assert "make run" in page
+
+
+def test_parameters_are_read_from_the_cell_source_not_line_patterns(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        'algorithms = [\n    {"algorithm": "ease", "params": {"lam": 250}},\n]\nk = 10  # k = list length\n'
+        "a, b = 1, 2\nthreshold: float = 4.0\n",
+        metadata={"tags": ["parameters"]})]
+    path = tmp_path / "p.ipynb"
+    nbformat.write(nb, path)
+    assert experiments._notebook_parameters(path) == {"algorithms", "k", "a", "b", "threshold"}

@@ -93,10 +93,28 @@ class Experiment:
     runs: list[RunSpec]
 
 
-def _notebook_parameters(notebook: Path) -> dict:
-    import papermill as pm
+def _notebook_parameters(notebook: Path) -> set[str]:
+    """Return the names assigned at top level in the notebook's cell tagged ``parameters``.
 
-    return {name: spec for name, spec in pm.inspect_notebook(str(notebook)).items()}
+    Read with ``ast`` rather than papermill's line parser, which misses assignments whose
+    comment holds an ``=`` or whose value spans several lines (a list of model specs).
+    """
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise ExperimentSpecError(f"{notebook}: no cell tagged 'parameters'; papermill cannot inject parameters.")
+    names: set[str] = set()
+    for node in ast.parse(cells[0].source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Name):
+                    names.add(leaf.id)
+    return names
 
 
 def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
