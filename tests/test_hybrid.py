@@ -11,6 +11,7 @@ from recsys_study.recommenders import registry
 from recsys_study.recommenders.hybrid import (
     CascadeHybrid,
     FeatureAugmentedHybrid,
+    MixedHybrid,
     SwitchingHybrid,
     WeightedHybrid,
     minmax_rows,
@@ -101,6 +102,37 @@ def test_cascade_reranks_only_the_first_models_candidates(data):
     s2 = second.recommend([user], k=len(items))
     order = s2[s2["item"].isin(recs["item"])]["item"].tolist()
     assert recs["item"].tolist() == order
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_mixed_hybrid_lists_cf_picks_then_new_items_chosen_by_content(data, slots):
+    ratings, items = data
+    hybrid = MixedHybrid(collaborative=POP, content=PROFILE, slots=slots).fit(ratings, items=items)
+    pop = registry.from_spec(POP).fit(ratings, items=items)
+    profile = registry.from_spec(PROFILE).fit(ratings, items=items)
+    new_items = sorted(set(items["item"]) - set(ratings["item"]))
+    users = ratings["user"].unique()[:10]
+    recs = hybrid.recommend(users, k=8)
+    assert (recs.groupby("user").size() == 8).all()
+    for user in users:
+        mine = recs[recs["user"] == user].sort_values("rank")["item"].tolist()
+        # first k - slots: the collaborative model's own list; then the content model's best new items
+        assert mine[:8 - slots] == pop.recommend([user], k=8 - slots)["item"].tolist()
+        ranked = profile.recommend([user], k=len(items)).set_index("item")["score"]
+        best_new = ranked[ranked.index.isin(new_items)].head(slots)
+        assert set(mine[8 - slots:]) <= set(new_items)
+        # the best new items by content score (compared by score: ties at the cut may go either way)
+        np.testing.assert_allclose(ranked[mine[8 - slots:]].to_numpy(), best_new.to_numpy())
+
+
+def test_mixed_hybrid_without_new_items_is_the_collaborative_model(data):
+    ratings, items = data
+    known = items[items["item"].isin(ratings["item"])]
+    hybrid = MixedHybrid(collaborative=POP, content=PROFILE, slots=2).fit(ratings, items=known)
+    pop = registry.from_spec(POP).fit(ratings, items=known)
+    users = ratings["user"].unique()[:5]
+    cols = ["user", "item", "rank"]
+    pd.testing.assert_frame_equal(hybrid.recommend(users, k=6)[cols], pop.recommend(users, k=6)[cols])
 
 
 def test_feature_augmented_with_zero_content_weight_is_binary_cosine_item_knn(data):

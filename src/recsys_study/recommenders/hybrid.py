@@ -3,7 +3,8 @@
 Burke (2002), "Hybrid recommender systems: survey and experiments", User Modeling and
 User-Adapted Interaction 12(4): *weighted* (blend the scores of several models),
 *switching* (pick one model per user), *feature augmentation* (one technique's output is
-an input feature of another), *cascade* (one model refines the candidates of another).
+an input feature of another), *cascade* (one model refines the candidates of another),
+*mixed* (lists of several models shown together).
 Components are given as registry specs ``{"algorithm": NAME, "params": {...}}`` and built
 with :func:`recsys_study.recommenders.registry.from_spec` at fit time.
 
@@ -205,6 +206,64 @@ class CascadeHybrid(_ComponentHybrid):
         return out
 
 
+class MixedHybrid(_ComponentHybrid):
+    """Mixed hybrid: the collaborative top ``k - slots`` items, then ``slots`` new items picked by content.
+
+    Burke (2002), "mixed": recommendations of several recommenders are presented together.
+    Here the second list is the retailer's *new arrivals shelf*: only items with fewer than
+    ``n_min_item`` training ratings (by default, items nobody has rated) are eligible, ranked
+    by the content model. A collaborative model cannot score such items, and a blend tuned
+    for accuracy keeps them below the cut, so without reserved slots a new item is never
+    shown (the item cold-start problem). ``slots`` is a business rule (how much of the list
+    goes to new items), chosen on validation from values >= 1, never 0.
+
+    Scores: the collaborative picks get :math:`4 + \tilde s^{CF}`, the new-item picks
+    :math:`2 + \tilde s^{content}`, every other item :math:`\tilde s^{CF}`, so the list of
+    length ``k`` reads CF picks first, new items after.
+    """
+
+    name = "mixed"
+    score_time_params = ("slots",)
+
+    def __init__(self, *, collaborative={"algorithm": "item_knn"}, content={"algorithm": "content_profile"},  # noqa: B006
+                 slots: int = 2, n_min_item: int = 1):
+        self.collaborative = collaborative
+        self.content = content
+        self.slots = slots
+        self.n_min_item = n_min_item
+
+    def _specs(self):
+        return [self.collaborative, self.content]
+
+    def recommend(self, users, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Return the mixed list of length ``k`` (see the class docstring) for each user."""
+        self._k = k  # the split of the list between the two sources depends on its length
+        try:
+            return super().recommend(users, k=k, exclude_seen=exclude_seen)
+        finally:
+            del self._k
+
+    def _score(self, user_idx):
+        k = getattr(self, "_k", 10)
+        m = int(min(max(self.slots, 0), k))
+        rows = np.arange(len(user_idx))[:, None]
+        seen = self.user_items_[user_idx]
+        seen_mask = np.zeros((len(user_idx), len(self.item_index_)), dtype=bool)
+        seen_mask[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = True
+        new = self.item_popularity_ < self.n_min_item
+        out = self._component_scores(0, user_idx)
+        for boost, comp, eligible, n in ((4.0, 0, ~new, k - m), (2.0, 1, new, m)):
+            if n <= 0 or not eligible.any():
+                continue
+            s = out if comp == 0 else self._component_scores(comp, user_idx)
+            pool = np.where(eligible[None, :] & ~seen_mask, s, -np.inf)
+            n = min(n, pool.shape[1])
+            pick = np.argpartition(-pool, n - 1, axis=1)[:, :n]
+            ok = np.isfinite(np.take_along_axis(pool, pick, axis=1))
+            out[rows, pick] = np.where(ok, boost + s[rows, pick], out[rows, pick])
+        return out
+
+
 class FeatureAugmentedHybrid(Recommender):
     """CFCBF item-kNN: item vectors are the rating column augmented with weighted content features.
 
@@ -307,7 +366,10 @@ def component_specs(names: list[str], *, feature_set: str = "genres+year") -> li
     return specs
 
 
-def hybrid_candidates(components: list, kinds=("weighted", "switching", "feature_augmented", "cascade"), *,
+HYBRID_KINDS = ("weighted", "switching", "feature_augmented", "cascade", "mixed")
+
+
+def hybrid_candidates(components: list, kinds=HYBRID_KINDS, *,
                       n_min: int = 5, feature_set: str = "genres+year", weight_step: float = 0.1) -> dict:
     """Return ``{label: {"spec": ..., "param": ..., "grid": [...]}}`` for the hybrids of ``kinds``.
 
@@ -315,11 +377,11 @@ def hybrid_candidates(components: list, kinds=("weighted", "switching", "feature
     last as the collaborative one (switching: content below ``n_min``; cascade: the
     collaborative model proposes 10-50 candidates that the content model re-ranks).
     Grids: weights on the simplex (``weight_step``), ``n_min`` around the given value,
-    CFCBF content weight λ in {0, 0.05, 0.1, 0.2, 0.5, 1}.
+    CFCBF content weight λ in {0, 0.05, 0.1, 0.2, 0.5, 1}; mixed: new-item slots in {1, 2, 3}.
     """
-    unknown = set(kinds) - {"weighted", "switching", "feature_augmented", "cascade"}
+    unknown = set(kinds) - set(HYBRID_KINDS)
     if unknown:
-        raise ValueError(f"unknown hybrid kind(s) {sorted(unknown)}; use weighted, switching, feature_augmented, cascade.")
+        raise ValueError(f"unknown hybrid kind(s) {sorted(unknown)}; use {', '.join(HYBRID_KINDS)}.")
     content, collab = components[0], components[-1]
     out = {}
     if "weighted" in kinds:
@@ -335,6 +397,9 @@ def hybrid_candidates(components: list, kinds=("weighted", "switching", "feature
     if "cascade" in kinds:
         out["cascade"] = {"spec": {"algorithm": "cascade", "params": {"first": collab, "second": content}},
                           "param": "n_candidates", "grid": [10, 20, 50]}
+    if "mixed" in kinds:  # slots >= 1 by design: the new-arrivals shelf is a business rule, not a tuning knob
+        out["mixed"] = {"spec": {"algorithm": "mixed", "params": {"collaborative": collab, "content": content}},
+                        "param": "slots", "grid": [1, 2, 3]}
     return out
 
 

@@ -36,6 +36,7 @@ REGISTRY: dict[str, str] = {
     "switching": "recsys_study.recommenders.hybrid:SwitchingHybrid",
     "feature_augmented": "recsys_study.recommenders.hybrid:FeatureAugmentedHybrid",
     "cascade": "recsys_study.recommenders.hybrid:CascadeHybrid",
+    "mixed": "recsys_study.recommenders.hybrid:MixedHybrid",
 }
 
 
