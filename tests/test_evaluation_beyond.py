@@ -129,3 +129,16 @@ def test_personalization_matches_pairwise_loop():
     sets = {u: set(g["item"]) for u, g in recs.groupby("user")}
     jac = [len(a & b) / len(a | b) for a, b in itertools.combinations(sets.values(), 2)]
     assert personalization(recs) == pytest.approx(1 - np.mean(jac), abs=1e-12)
+
+
+def test_average_recommendation_popularity_by_hand():
+    from recsys_study.evaluation import get_metric
+    from recsys_study.evaluation.beyond import average_recommendation_popularity
+
+    recs = pd.DataFrame({"user": [1, 1, 2, 2], "item": ["a", "b", "a", "z"], "rank": [1, 2, 1, 2]})
+    pop = pd.Series({"a": 10, "b": 4})
+    arp = average_recommendation_popularity(recs, pop)
+    assert arp.to_dict() == {1: 7.0, 2: 5.0}              # z: never rated -> popularity 0
+    assert average_recommendation_popularity(recs, pop, k=1).to_dict() == {1: 10.0, 2: 10.0}
+    metric = get_metric("arp")
+    assert metric.label(10) == "ARP@10" and not metric.higher_is_better

@@ -15,6 +15,7 @@ from recsys_study.split import (
     Split,
     cold_start_split,
     leave_last_out,
+    make_split,
     random_split,
     temporal_split,
     user_stratified_split,
@@ -345,3 +346,16 @@ def test_leave_last_out_unsigned_timestamps_keep_time_order():
     assert split.train["timestamp"].max() < 5
     assert len(split.test) + sum(split.dropped.values()) == 1
     assert split.dropped["test_cold_items"] == 1       # item 2 only rated once: the cold rule drops it
+
+
+@pytest.mark.parametrize("kind", ["user_stratified", "random", "temporal", "leave_last_out"])
+def test_make_split_dispatches_to_the_named_splitter(kind):
+    df = _big(7, n_users=30, n_items=40, n=600)
+    split = make_split(df, kind, test_frac=0.2, seed=3)
+    assert split.spec["kind"] == kind
+    _assert_partition(df, split)
+
+
+def test_make_split_names_the_valid_kinds_for_an_unknown_one():
+    with pytest.raises(ValueError, match="user_stratified"):
+        make_split(_big(1), "by_magic")

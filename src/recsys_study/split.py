@@ -198,3 +198,24 @@ def cold_start_split(df: pd.DataFrame, *, cold_user_frac: float = 0.2, n_train_r
             "cold_item_frac": cold_item_frac, "test_frac": test_frac, "seed": seed}
     dropped = {"test_unknown_users": int((~known).sum()), **warm.dropped}
     return Split(train=train, test=test, valid=None, spec=spec, dropped=dropped)
+
+
+SPLIT_KINDS = ("user_stratified", "random", "temporal", "leave_last_out")
+
+
+def make_split(df: pd.DataFrame, kind: str = "user_stratified", *, test_frac: float = 0.25,
+               valid_frac: float = 0.0, seed: int = 42) -> Split:
+    """Return the split named ``kind`` (a notebook or YAML parameter) with the given fractions.
+
+    ``leave_last_out`` holds out each user's latest rating (``test_frac`` and ``valid_frac``
+    are not used; its validation part is the rating before it when ``valid_frac > 0``).
+    """
+    if kind == "user_stratified":
+        return user_stratified_split(df, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
+    if kind == "random":
+        return random_split(df, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
+    if kind == "temporal":
+        return temporal_split(df, test_frac=test_frac, valid_frac=valid_frac)
+    if kind == "leave_last_out":
+        return leave_last_out(df, k=1, valid_k=1 if valid_frac > 0 else 0)
+    raise ValueError(f"unknown split kind {kind!r}; use one of {SPLIT_KINDS}.")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from recsys_study.evaluation.beyond import (
+    average_recommendation_popularity,
     catalog_coverage,
     genre_features,
     gini_exposure,
@@ -81,6 +82,7 @@ METRICS: dict[str, Metric] = {
         Metric("diversity", "beyond", True, intra_list_diversity, "ILD", requires=("item_features",)),
         Metric("novelty", "beyond", True, novelty, "Novelty", requires=("item_popularity", "n_users")),
         Metric("personalization", "beyond", True, personalization, "Personalization", per_user=False),
+        Metric("arp", "beyond", False, average_recommendation_popularity, "ARP", requires=("item_popularity",)),
     )
 }
 
@@ -97,6 +99,6 @@ __all__ = [
     "KINDS", "METRICS", "Metric", "get_metric",
     "precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "mrr_at_k", "hit_rate_at_k",
     "auc", "auc_at_k", "rmse", "mae", "per_user_rating_errors",
-    "catalog_coverage", "gini_exposure", "intra_list_diversity", "novelty", "personalization",
+    "average_recommendation_popularity", "catalog_coverage", "gini_exposure", "intra_list_diversity", "novelty", "personalization",
     "genre_features",
 ]

@@ -193,6 +193,24 @@ def novelty(
     return out
 
 
+def average_recommendation_popularity(
+    recs: pd.DataFrame, item_popularity: pd.Series, *, k: int | None = None
+) -> pd.Series:
+    """Return ARP per user: the mean popularity of the items in the user's list.
+
+    ARP(u) = (1/|L(u)|) Σ_{i ∈ L(u)} pop(i), pop(i) = number of training users of item i
+    (0 for an item nobody rated). Lower means less popularity bias. Reference: Abdollahpouri,
+    Burke & Mobasher (2019), "Managing popularity bias in recommender systems with
+    personalized re-ranking", FLAIRS-32.
+    """
+    pairs = _lists(recs, k)
+    pop = item_popularity.reindex(pairs[ITEM]).fillna(0.0).to_numpy(dtype=float)
+    out = pd.Series(pop).groupby(pairs[USER].to_numpy(), sort=True).mean()
+    out.index.name = USER
+    out.name = "ARP"
+    return out
+
+
 def personalization(recs: pd.DataFrame, *, k: int | None = None) -> float:
     """Return 1 − the mean Jaccard overlap between the lists of every pair of users.
 

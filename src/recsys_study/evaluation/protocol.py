@@ -52,23 +52,6 @@ class Comparison:
     recommendations: pd.DataFrame
 
 
-SPLIT_KINDS = ("user_stratified", "random", "temporal")
-
-
-def split_interactions(interactions: pd.DataFrame, kind: str = "user_stratified", *, test_frac: float = 0.25,
-                       seed: int):
-    """Return the outer train/test Split of ``kind`` (user_stratified, random or temporal; see ``split``)."""
-    from recsys_study import split as splitters
-
-    if kind == "user_stratified":
-        return splitters.user_stratified_split(interactions, test_frac=test_frac, seed=seed)
-    if kind == "random":
-        return splitters.random_split(interactions, test_frac=test_frac, seed=seed)
-    if kind == "temporal":
-        return splitters.temporal_split(interactions, test_frac=test_frac)
-    raise ValueError(f"split kind must be one of {SPLIT_KINDS}, got {kind!r}")
-
-
 def relevant_items(test: pd.DataFrame, relevance_threshold: float | None = None) -> pd.DataFrame:
     """Return the relevant (user, item) rows of ``test``: all, or those rated ≥ the threshold."""
     if relevance_threshold is None:
@@ -79,28 +62,12 @@ def relevant_items(test: pd.DataFrame, relevance_threshold: float | None = None)
     return test[test[RATING] >= relevance_threshold]
 
 
-def average_recommendation_popularity(recs: pd.DataFrame, item_popularity: pd.Series) -> pd.Series:
-    """Return ARP per user: (1/|L(u)|) Σ_{i∈L(u)} pop(i), pop = training users of item i.
-
-    Reference: Abdollahpouri, Burke & Mobasher (2019), "Managing popularity bias in
-    recommender systems with personalized re-ranking", FLAIRS.
-    """
-    pop = item_popularity.reindex(recs[ITEM]).fillna(0.0).to_numpy(dtype=float)
-    out = pd.Series(pop).groupby(recs[USER].to_numpy(), sort=True).mean()
-    out.index.name = USER
-    out.name = "ARP"
-    return out
-
-
 def _label(name: str, k: int) -> str:
-    return "ARP@%d" % k if name == "arp" else get_metric(name).label(k)
+    return get_metric(name).label(k)
 
 
 def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, features):
     """Return (per-user Series or None, summary value) of one metric."""
-    if name == "arp":
-        series = average_recommendation_popularity(recs, train.groupby(ITEM)[USER].nunique())
-        return series, float(series.mean())
     metric = get_metric(name)
     if metric.kind == "ranking":
         extra = {"n_items": n_items} if "n_items" in metric.requires else {}
