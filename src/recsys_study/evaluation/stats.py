@@ -92,6 +92,20 @@ def _wrap(adjusted: np.ndarray, like):
     return pd.Series(adjusted, index=like.index, name=like.name) if isinstance(like, pd.Series) else adjusted
 
 
+def _adjust(p_values, adjust_sorted):
+    """Apply ``adjust_sorted(sorted_p, m)`` to the non-NaN p-values, keeping NaNs and the input's type."""
+    p = _as_array(p_values)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m:
+        order = np.argsort(p[ok], kind="stable")
+        adj = np.empty(m)
+        adj[order] = adjust_sorted(p[ok][order], m)
+        out[ok] = adj
+    return _wrap(out, p_values)
+
+
 def holm(p_values):
     """Return Holm step-down adjusted p-values (family-wise error control), NaNs kept in place.
 
@@ -99,17 +113,7 @@ def holm(p_values):
     Reference: Holm (1979), "A simple sequentially rejective multiple test procedure",
     Scandinavian Journal of Statistics 6(2).
     """
-    p = _as_array(p_values)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m:
-        order = np.argsort(p[ok], kind="stable")
-        scaled = np.minimum(1.0, (m - np.arange(m)) * p[ok][order])
-        adj = np.empty(m)
-        adj[order] = np.maximum.accumulate(scaled)
-        out[ok] = adj
-    return _wrap(out, p_values)
+    return _adjust(p_values, lambda p, m: np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p)))
 
 
 def benjamini_hochberg(p_values):
@@ -118,17 +122,7 @@ def benjamini_hochberg(p_values):
     With p_(1) <= ... <= p_(m): p̃_(i) = min_{j >= i} min(1, m p_(j) / j).
     Reference: Benjamini & Hochberg (1995), "Controlling the false discovery rate", JRSS B 57(1).
     """
-    p = _as_array(p_values)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m:
-        order = np.argsort(p[ok], kind="stable")
-        scaled = m * p[ok][order] / np.arange(1, m + 1)
-        adj = np.empty(m)
-        adj[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-        out[ok] = adj
-    return _wrap(out, p_values)
+    return _adjust(p_values, lambda p, m: np.minimum(1.0, np.minimum.accumulate((m * p / np.arange(1, m + 1))[::-1])[::-1]))
 
 
 def compare_models(
