@@ -223,12 +223,13 @@ def test_auc_rejects_a_catalogue_smaller_than_a_relevant_set(hand):
 
 def test_metric_registry_names_labels_and_directions():
     expected = {"precision", "recall", "ndcg", "map", "mrr", "hit_rate", "auc", "rmse", "mae",
-                "coverage", "gini", "diversity", "novelty", "personalization"}
+                "coverage", "gini", "diversity", "novelty", "personalization", "arp"}
     assert set(METRICS) == expected
     assert get_metric("ndcg").label(10) == "NDCG@10"
     assert get_metric("NDCG").fn is ndcg_at_k
     assert get_metric("rmse").label(10) == "RMSE" and not get_metric("rmse").higher_is_better
     assert not get_metric("gini").higher_is_better and get_metric("coverage").higher_is_better
+    assert not get_metric("arp").higher_is_better  # less popularity bias is better
     assert get_metric("auc").requires == ("n_items",)
     with pytest.raises(KeyError, match="valid names: precision"):
         get_metric("ndgc")
