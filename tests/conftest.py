@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,11 @@ def run_notebook(tmp_path):
 
     def _run(name: str, **parameters) -> dict:
         params = {"quick": True, **parameters}
-        return execute_notebook(NOTEBOOKS / name, tmp_path / name, params)
+        records = execute_notebook(NOTEBOOKS / name, tmp_path / name, params)
+        # the reader of an executed notebook sees its figures (an exported MPLBACKEND=Agg once hid them all)
+        executed = nbformat.read(tmp_path / name, as_version=4)
+        figures = sum("image/png" in out.get("data", {}) for cell in executed.cells for out in cell.get("outputs", []))
+        assert figures > 0, f"{name} executed without displaying a single figure"
+        return records
 
     return _run

@@ -50,7 +50,9 @@ def execute_notebook(
     import papermill as pm
 
     root = project_root()
-    updates = {"OPENBLAS_NUM_THREADS": "1", "RECSYS_STUDY_ROOT": str(root), **(env or {})}
+    # inline figures whatever the caller's MPLBACKEND (an exported Agg would leave reports without plots)
+    updates = {"OPENBLAS_NUM_THREADS": "1", "RECSYS_STUDY_ROOT": str(root),
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
     with _environ(updates):
         try:
             pm.execute_notebook(
