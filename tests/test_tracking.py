@@ -60,3 +60,20 @@ def test_metric_names_are_made_mlflow_safe():
 
 def test_git_commit_is_unknown_outside_a_repository(tmp_path):
     assert tracking.git_commit(tmp_path) == "unknown"
+
+
+def test_under_the_runner_a_run_joins_its_parents_experiment(mlflow_store, monkeypatch):
+    with tracking.start_run("parent", experiment="runner_exp") as parent:
+        pass
+    monkeypatch.setenv(tracking.ENV_PARENT, parent.info.run_id)
+    monkeypatch.setenv(tracking.ENV_EXPERIMENT, "runner_exp")
+    with tracking.start_run("child", experiment="somewhere_else") as child:
+        pass
+    client = mlflow.MlflowClient(tracking_uri=mlflow_store)
+    got = client.get_run(child.info.run_id)
+    assert got.info.experiment_id == parent.info.experiment_id
+    assert got.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    monkeypatch.delenv(tracking.ENV_PARENT)
+    with tracking.start_run("standalone", experiment="somewhere_else") as alone:
+        pass
+    assert client.get_run(alone.info.run_id).info.experiment_id != parent.info.experiment_id

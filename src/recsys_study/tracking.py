@@ -149,9 +149,15 @@ def start_run(
     and fingerprint, the split spec (``split.spec``), the seed, the git commit, the
     package versions (tags and ``environment.json``), and the notebook path when the
     runner set one. Logged on exit: ``wall_time_s``; status FAILED if the block raised.
+    Under the experiment runner, ``experiment`` yields to the runner's experiment so that the
+    run stays a child of the notebook's parent run.
     """
     mlflow = _mlflow()
-    exp_name = experiment or os.environ.get(ENV_EXPERIMENT) or DEFAULT_EXPERIMENT
+    if os.environ.get(ENV_PARENT) and os.environ.get(ENV_EXPERIMENT):
+        # under the runner a child must live in its parent's experiment, or the nesting breaks
+        exp_name = os.environ[ENV_EXPERIMENT]
+    else:
+        exp_name = experiment or os.environ.get(ENV_EXPERIMENT) or DEFAULT_EXPERIMENT
     all_tags = {"git_commit": git_commit()}
     if os.environ.get(ENV_PARENT):
         all_tags["mlflow.parentRunId"] = os.environ[ENV_PARENT]
