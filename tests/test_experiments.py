@@ -60,6 +60,8 @@ def toy(tmp_path):
     ("name: e\nruns:\n  - name: a\n    notebook: nowhere/missing.ipynb\n", "does not exist"),
     ("name: e\nruns:\n  - name: a\n    notebook: NB\n  - name: a\n    notebook: NB\n", "duplicate run name"),
     ("name: e\nruns: [\n", "not valid YAML"),
+    ("name: e\nruns:\n  - name: a\n    notebook: NB\n    parameters: {x: ten}\n", "x = 'ten' should be an integer"),
+    ("name: e\nruns:\n  - name: a\n    notebook: NB\n    grid: {fail: [false, 3]}\n", "grid.fail = 3 should be true/false"),
 ])
 def test_bad_experiment_file_is_rejected_before_running(toy, text, message):
     path = toy(text)
@@ -174,4 +176,8 @@ def test_parameters_are_read_from_the_cell_source_not_line_patterns(tmp_path):
         metadata={"tags": ["parameters"]})]
     path = tmp_path / "p.ipynb"
     nbformat.write(nb, path)
-    assert experiments._notebook_parameters(path) == {"algorithms", "k", "a", "b", "threshold"}
+    params = experiments._notebook_parameters(path)
+    assert set(params) == {"algorithms", "k", "a", "b", "threshold"}
+    assert params["k"] == 10 and params["threshold"] == 4.0
+    assert params["algorithms"] == [{"algorithm": "ease", "params": {"lam": 250}}]
+    assert params["a"] is experiments.UNKNOWN_DEFAULT  # tuple unpacking: not checked

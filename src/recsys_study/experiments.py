@@ -95,11 +95,15 @@ class Experiment:
     runs: list[RunSpec]
 
 
-def _notebook_parameters(notebook: Path) -> set[str]:
-    """Return the names assigned at top level in the notebook's cell tagged ``parameters``.
+UNKNOWN_DEFAULT = object()  # a default that is not a literal (an expression): its type is not checked
+
+
+def _notebook_parameters(notebook: Path) -> dict:
+    """Return ``{name: default}`` for the names assigned at top level in the cell tagged ``parameters``.
 
     Read with ``ast`` rather than papermill's line parser, which misses assignments whose
     comment holds an ``=`` or whose value spans several lines (a list of model specs).
+    Defaults that are not literals map to ``UNKNOWN_DEFAULT``.
     """
     import ast
 
@@ -109,14 +113,42 @@ def _notebook_parameters(notebook: Path) -> set[str]:
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if not cells:
         raise ExperimentSpecError(f"{notebook}: no cell tagged 'parameters'; papermill cannot inject parameters.")
-    names: set[str] = set()
+    params: dict = {}
     for node in ast.parse(cells[0].source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        else:
+            continue
+        try:
+            default = ast.literal_eval(value) if value is not None else UNKNOWN_DEFAULT
+        except ValueError:
+            default = UNKNOWN_DEFAULT
         for target in targets:
-            for leaf in ast.walk(target):
-                if isinstance(leaf, ast.Name):
-                    names.add(leaf.id)
-    return names
+            names = [leaf.id for leaf in ast.walk(target) if isinstance(leaf, ast.Name)]
+            for name in names:
+                params[name] = default if len(names) == 1 else UNKNOWN_DEFAULT
+    return params
+
+
+def _type_mismatch(default, value) -> str | None:
+    """Return the expected type's name when ``value`` cannot stand for a parameter whose default is ``default``."""
+    if default is UNKNOWN_DEFAULT or default is None or value is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true/false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, (list, tuple)):
+        return None if isinstance(value, (list, tuple)) else "a list"
+    if isinstance(default, dict):
+        return None if isinstance(value, dict) else "a mapping"
+    return None
 
 
 def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
@@ -172,6 +204,15 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
         for axis, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise ExperimentSpecError(f"{where}: grid axis {axis!r} must be a non-empty list, got {values!r}.")
+        candidates = [(f"parameters.{k}", k, v) for section in (params, quick_params) for k, v in section.items()]
+        candidates += [(f"grid.{k}", k, v) for k, values in grid.items() for v in values]
+        for label, name, value in candidates:
+            expected = _type_mismatch(declared[name], value)
+            if expected:
+                raise ExperimentSpecError(
+                    f"{where}: {label} = {value!r} should be {expected}, like its default "
+                    f"{declared[name]!r} in {run['notebook']}."
+                )
         if quick:
             params.update(quick_params)
             if "quick" in declared:
