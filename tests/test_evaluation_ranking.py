@@ -223,7 +223,7 @@ def test_auc_rejects_a_catalogue_smaller_than_a_relevant_set(hand):
 
 def test_metric_registry_names_labels_and_directions():
     expected = {"precision", "recall", "ndcg", "map", "mrr", "hit_rate", "auc", "rmse", "mae",
-                "coverage", "gini", "diversity", "novelty", "personalization", "arp"}
+                "coverage", "gini", "diversity", "novelty", "personalization", "arp", "serendipity"}
     assert set(METRICS) == expected
     assert get_metric("ndcg").label(10) == "NDCG@10"
     assert get_metric("NDCG").fn is ndcg_at_k
@@ -240,3 +240,22 @@ def test_series_names_match_metric_labels(hand):
     for name in ("precision", "recall", "ndcg", "map", "mrr", "hit_rate"):
         metric = get_metric(name)
         assert metric.fn(recs, truth, 5).name == metric.label(5)
+
+
+def test_serendipity_counts_relevant_items_popularity_would_not_have_shown():
+    from recsys_study.evaluation.ranking import serendipity_at_k
+
+    recs = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": ["pop", "niche", "x", "pop", "y"],
+                         "rank": [1, 2, 3, 1, 2]})
+    truth = pd.DataFrame({"user": [1, 1, 2, 3], "item": ["pop", "niche", "y", "pop"]})
+    popularity = pd.Series({"pop": 50, "niche": 2, "x": 1, "y": 30})
+    # expected = the 1 most popular item ("pop"): user 1 gets 1 surprising hit of 3 slots,
+    # user 2 one ("y") of 3, user 3 has no list
+    got = serendipity_at_k(recs, truth, 3, popularity, n_expected=1)
+    assert got.to_dict() == {1: 1 / 3, 2: 1 / 3, 3: 0.0}
+    # with the 2 most popular items expected, "y" is no longer a surprise
+    assert serendipity_at_k(recs, truth, 3, popularity, n_expected=2).to_dict() == {1: 1 / 3, 2: 0.0, 3: 0.0}
+    # serendipity never exceeds precision
+    from recsys_study.evaluation.ranking import precision_at_k
+
+    assert (got <= precision_at_k(recs, truth, 3)).all()

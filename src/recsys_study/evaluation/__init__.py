@@ -35,6 +35,7 @@ from recsys_study.evaluation.ranking import (
     ndcg_at_k,
     precision_at_k,
     recall_at_k,
+    serendipity_at_k,
 )
 from recsys_study.evaluation.rating import mae, per_user_rating_errors, rmse
 
@@ -74,6 +75,7 @@ METRICS: dict[str, Metric] = {
         Metric("mrr", "ranking", True, mrr_at_k, "MRR"),
         Metric("hit_rate", "ranking", True, hit_rate_at_k, "HitRate"),
         Metric("auc", "ranking", True, auc_at_k, "AUC", requires=("n_items",)),
+        Metric("serendipity", "ranking", True, serendipity_at_k, "Serendipity", requires=("item_popularity",)),
         Metric("rmse", "rating", False, rmse, "RMSE", per_user=False),
         Metric("mae", "rating", False, mae, "MAE", per_user=False),
         Metric("coverage", "beyond", True, catalog_coverage, "Coverage", requires=("n_items",),
@@ -97,7 +99,7 @@ def get_metric(name: str) -> Metric:
 
 __all__ = [
     "KINDS", "METRICS", "Metric", "get_metric",
-    "precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "mrr_at_k", "hit_rate_at_k",
+    "precision_at_k", "recall_at_k", "serendipity_at_k", "ndcg_at_k", "map_at_k", "mrr_at_k", "hit_rate_at_k",
     "auc", "auc_at_k", "rmse", "mae", "per_user_rating_errors",
     "average_recommendation_popularity", "catalog_coverage", "gini_exposure", "intra_list_diversity", "novelty", "personalization",
     "genre_features",

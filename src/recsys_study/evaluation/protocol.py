@@ -31,7 +31,7 @@ from recsys_study.evaluation import genre_features, get_metric, per_user_rating_
 from recsys_study.evaluation.stats import bootstrap_ci
 from recsys_study.recommenders.base import Recommender
 
-DEFAULT_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage", "gini", "diversity",
+DEFAULT_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "serendipity", "coverage", "gini", "diversity",
                    "novelty", "personalization", "arp", "rmse", "mae")
 MODEL, METRIC, VALUE = "model", "metric", "value"
 TIMINGS = ("fit_time_s", "recommend_time_s", "predict_time_s")
@@ -69,10 +69,6 @@ def _label(name: str, k: int) -> str:
 def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, features):
     """Return (per-user Series or None, summary value) of one metric."""
     metric = get_metric(name)
-    if metric.kind == "ranking":
-        extra = {"n_items": n_items} if "n_items" in metric.requires else {}
-        series = metric.fn(recs, truth, k, **extra)
-        return series, float(series.mean())
     if metric.kind == "rating":
         if pred is None:
             return None, float("nan")
@@ -80,6 +76,9 @@ def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, features
         return errors[name], metric.fn(test[RATING], pred)
     available = {"n_items": n_items, "item_popularity": train.groupby(ITEM)[USER].nunique(),
                  "n_users": train[USER].nunique(), "item_features": features}
+    if metric.kind == "ranking":
+        series = metric.fn(recs, truth, k, **{r: available[r] for r in metric.requires})
+        return series, float(series.mean())
     if "item_features" in metric.requires and features is None:
         return None, float("nan")
     value = metric.fn(recs, **{r: available[r] for r in metric.requires}, k=k)

@@ -155,6 +155,24 @@ def map_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     return ap / np.minimum(n_rel.to_numpy(), k)
 
 
+def serendipity_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int, item_popularity: pd.Series,
+                     *, n_expected: int | None = None) -> pd.Series:
+    """Return Serendipity@k per user: the share of the k slots that are relevant *and* unexpected.
+
+    SRDP@k(u) = |(L_k(u) ∖ PM) ∩ R(u)| / k, where PM, the expected items, is the list of a
+    primitive recommender: here the ``n_expected`` (default k) most popular training items.
+    A relevant item that popularity alone would have shown is useful but not serendipitous.
+    Reference: Ge, Delgado-Battenfeld & Jannach (2010), "Beyond accuracy: evaluating
+    recommender systems by coverage and serendipity", RecSys; Kaminskas & Bridge (2016),
+    ACM TiiS 7(1), for the survey of definitions.
+    """
+    k, n_rel, top = _hits_per_user(recs, truth, k)
+    n = k if n_expected is None else int(n_expected)
+    expected = item_popularity.sort_values(ascending=False, kind="stable").index[:n]
+    surprising = top[_HIT] & ~top[ITEM].isin(expected)
+    return _per_user(surprising.astype(float), top, n_rel.index, f"Serendipity@{k}") / k
+
+
 def auc_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int, n_items: int) -> pd.Series:
     """Return per-user AUC of the top-k list against the relevant items over the whole catalogue.
 
