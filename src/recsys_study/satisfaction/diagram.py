@@ -9,7 +9,7 @@ from recsys_study.satisfaction.models import PathModel
 
 #: Hand-placed (x, y) positions of the ECSI/ACSI constructs, in the textbook layout.
 INDEX_LAYOUT = {
-    "Image": (0.0, 2.0), "Expectation": (0.0, 0.6), "Quality": (1.0, -0.9), "Value": (2.0, -0.1),
+    "Image": (0.0, 2.0), "Expectation": (0.0, 0.6), "Quality": (1.0, -0.9), "Value": (2.3, -0.9),
     "Satisfaction": (3.0, 1.2), "Complaints": (4.2, 0.0), "Loyalty": (4.8, 2.0),
 }
 
