@@ -138,9 +138,7 @@ class Recommender:
             batch = known_idx[start:start + self.batch_size]
             scores = np.array(self._score(batch), dtype=np.float64, copy=True)
             if exclude_seen:
-                seen = self.user_items_[batch]
-                rows = np.repeat(np.arange(len(batch)), np.diff(seen.indptr))
-                scores[rows, seen.indices] = -np.inf
+                scores[self._seen_entries(batch)] = -np.inf
             frames.append(self._top_k(known_users[start:start + self.batch_size], scores, k))
         if (~known).any():
             cold = users[~known]
@@ -150,6 +148,11 @@ class Recommender:
         if not frames:
             return pd.DataFrame({USER: [], ITEM: [], SCORE: [], RANK: []})
         return pd.concat(frames, ignore_index=True)
+
+    def _seen_entries(self, user_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (row, column) positions of the training items of ``user_idx`` in a score block."""
+        seen = self.user_items_[user_idx]
+        return np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices
 
     def _top_k(self, users: pd.Index, scores: np.ndarray, k: int) -> pd.DataFrame:
         n_items = scores.shape[1]

@@ -84,8 +84,7 @@ class _ComponentHybrid(Recommender):
             if cache is not None:
                 cache[key] = out.copy()
             return out
-        seen = self.user_items_[user_idx]
-        out[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = np.nan
+        out[self._seen_entries(user_idx)] = np.nan
         known = np.isfinite(out)
         norm = minmax_rows(out)
         if missing == "mean" and not ok.all():
@@ -193,8 +192,7 @@ class CascadeHybrid(_ComponentHybrid):
 
     def _score(self, user_idx):
         s1 = self._component_scores(0, user_idx, normalised=False)
-        seen = self.user_items_[user_idx]
-        s1[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = np.nan
+        s1[self._seen_entries(user_idx)] = np.nan
         s1 = np.where(np.isfinite(s1), s1, -np.inf)
         n = int(min(max(self.n_candidates, 1), s1.shape[1]))
         cand = np.argpartition(-s1, n - 1, axis=1)[:, :n]
@@ -247,9 +245,8 @@ class MixedHybrid(_ComponentHybrid):
         k = getattr(self, "_k", 10)
         m = int(min(max(self.slots, 0), k))
         rows = np.arange(len(user_idx))[:, None]
-        seen = self.user_items_[user_idx]
         seen_mask = np.zeros((len(user_idx), len(self.item_index_)), dtype=bool)
-        seen_mask[np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices] = True
+        seen_mask[self._seen_entries(user_idx)] = True
         new = self.item_popularity_ < self.n_min_item
         out = self._component_scores(0, user_idx)
         for boost, comp, eligible, n in ((4.0, 0, ~new, k - m), (2.0, 1, new, m)):
