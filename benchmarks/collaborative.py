@@ -105,8 +105,26 @@ def main(argv=None) -> None:
     print(comp.summary[cols].round(4).to_string(index=False))
     if not args.no_peers:
         reference = protocol._as_model({"algorithm": "most_popular"}).fit(split.train)
+        peers = implicit_peers(split, reference)
         print("\nimplicit's own models and metrics (independent check, speed peer):")
-        print(implicit_peers(split, reference).round(4).to_string(index=False))
+        print(peers.round(4).to_string(index=False))
+        print("\nratios against the peer measured in this run (ours / implicit; fit includes our id mapping):")
+        print(peer_ratios(comp.summary, peers).round(3).to_string(index=False))
+
+
+PEER_OF = {"item_knn": "implicit CosineRecommender(K=50)", "als": "implicit ALS (defaults)",
+           "bpr": "implicit BPR (defaults)"}
+
+
+def peer_ratios(ours: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
+    """Return fit-time ratio and NDCG@10 difference of each of our models against its implicit peer."""
+    mine = ours.set_index("model")
+    theirs = peers.set_index("model")
+    return pd.DataFrame([
+        {"model": model, "peer": peer, "fit_time_ratio": mine.loc[model, "fit_time_s"] / theirs.loc[peer, "fit_time_s"],
+         "NDCG@10 ours - peer": mine.loc[model, "NDCG@10"] - theirs.loc[peer, "NDCG@10"]}
+        for model, peer in PEER_OF.items() if model in mine.index
+    ])
 
 
 if __name__ == "__main__":
