@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from recsys_study import tracking
+from recsys_study.progress import progress
 from recsys_study.evaluation import get_metric
 from recsys_study.evaluation.protocol import evaluate, model_label
 from recsys_study.recommenders.registry import from_spec
@@ -59,7 +60,7 @@ def grid_search(spec: Mapping, grid: Mapping[str, Sequence], inner_split, *, met
     """
     record = get_metric(metric)
     rows = []
-    for point in parameter_grid(grid):  # the grid points of one model
+    for point in progress(parameter_grid(grid), desc=f"tuning {spec['algorithm']}"):
         params = {**(spec.get("params") or {}), **point}
         model = from_spec({"algorithm": spec["algorithm"], "params": params})
         frame = evaluate(model, inner_split, k=k, metrics=(metric,), relevance_threshold=relevance_threshold,

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_study import tracking
+from recsys_study.progress import progress
 from recsys_study.constants import GENRES, ITEM, RATING, USER
 from recsys_study.evaluation import genre_features, get_metric, per_user_rating_errors
 from recsys_study.evaluation.stats import bootstrap_ci
@@ -179,7 +180,7 @@ def compare(models: Mapping[str, Recommender | dict] | Sequence[dict], split, *,
         models = {model_label(spec): spec for spec in models}
     per_user, summaries, recs = [], [], []
     features = _item_features(items) if "diversity" in metrics else None
-    for label, spec in models.items():  # the models of one comparison: a handful
+    for label, spec in progress(models.items(), desc="models", total=len(models)):
         model = _as_model(spec)
         frame, summary, rec = _evaluate(model, split, label=label, k=k, metrics=metrics,
                                         relevance_threshold=relevance_threshold, items=items, features=features)

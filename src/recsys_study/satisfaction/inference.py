@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys_study.progress import progress
 from recsys_study.satisfaction.pls import PLSPM, correlation, total_effects
 
 
@@ -55,7 +56,7 @@ def bootstrap_paths(estimator: PLSPM, data: pd.DataFrame, *, n_boot: int = 500, 
     x = estimator._matrix(data)
     rng = np.random.default_rng(seed)
     draws, failed = [], 0
-    for _ in range(n_boot):
+    for _ in progress(range(n_boot), desc="bootstrap"):
         sample = x[rng.integers(0, len(x), len(x))]
         if (sample.std(axis=0) == 0).any():
             failed += 1
@@ -104,7 +105,7 @@ def monte_carlo_recovery(model: str = "ecsi", n: int = 1000, replications: int =
 
     rows = []
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, replications)
-    for rep, rep_seed in enumerate(seeds):
+    for rep, rep_seed in progress(enumerate(seeds), desc="recovery replications", total=len(seeds)):
         survey = simulate_survey(model, n, seed=int(rep_seed), scale=scale)
         for label, consistent in (("PLS", False), ("PLSc", True)):
             fit = PLSPM(survey.model, consistent=consistent).fit(survey.data)
