@@ -23,3 +23,15 @@ def test_collaborative_filtering_notebook_quick(run_notebook):
     assert rmse["biased_mf"] < rmse["bias"]
     assert rec["arp"]["most_popular"] == max(rec["arp"].values())
     assert rec["n_test_users"] == pytest.approx(0.3 * 671, abs=2)
+
+
+@pytest.mark.notebook
+def test_notebook_01_runs_the_factorisation_step_on_spark_without_rating_models(run_notebook):
+    # the YAML run cf_movielens_spark: same notebook, the MF step on Spark (local mode)
+    rec = run_notebook("01_collaborative_filtering.ipynb", tune=False, algorithms=[
+        {"algorithm": "most_popular"},
+        {"algorithm": "spark_als", "params": {"factors": 32, "regularization": 0.1, "iterations": 5}},
+    ])
+    assert set(rec["ndcg"]) == {"most_popular", "spark_als"}
+    assert rec["rmse"] == {}
+    assert rec["ndcg"]["spark_als"] > rec["ndcg"]["most_popular"]

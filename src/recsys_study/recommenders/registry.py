@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "biased_mf": "recsys_study.recommenders.factorization:BiasedMF",
     "als": "recsys_study.recommenders.factorization:ImplicitALS",
     "bpr": "recsys_study.recommenders.factorization:ImplicitBPR",
+    "spark_als": "recsys_study.recommenders.spark:SparkALS",
     # linear and graph
     "ease": "recsys_study.recommenders.linear:EASE",
     "rp3beta": "recsys_study.recommenders.graph:RP3Beta",
