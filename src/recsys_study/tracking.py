@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -109,15 +110,21 @@ def git_commit(root: Path | None = None) -> str:
         return "unknown"
 
 
-def package_versions() -> dict[str, str]:
-    """Return the installed versions of the packages whose numbers a result depends on."""
-    out = {"python": sys.version.split()[0]}
+@lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    # read once per process: a comparison of ten models opens ten runs
+    out = [("python", sys.version.split()[0])]
     for name in TRACKED_PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+            out.append((name, "not installed"))
+    return tuple(out)
+
+
+def package_versions() -> dict[str, str]:
+    """Return the installed versions of the packages whose numbers a result depends on."""
+    return dict(_installed_versions())
 
 
 def _flatten(params: Mapping, prefix: str = "") -> dict[str, str]:
