@@ -18,6 +18,11 @@ def test_notebook_05_reproduces_mobi_and_recovers_simulated_paths(run_notebook):
     # recovery at n = 1000, seed 42 (quick mode: fewer bootstrap draws and replications)
     assert rec["recovery_max_abs_error_plsc"] < 0.1 and rec["recovery_ci_coverage"] >= 10
     assert rec["mc_relative_bias_pls"] < rec["mc_relative_bias_plsc"]
+    # Monte Carlo section (quick: 3 replications): oracle, pass rates, coverage and the n curve are recorded
+    assert set(rec["mc_all_within_005"]) == {"PLS", "PLSc", "oracle"}
+    assert 0.7 <= rec["mc_plsc_ci_coverage"] <= 1
+    assert rec["mc_max_abs_bias_plsc"] < rec["mc_max_abs_bias_pls"]
+    assert set(rec["all_within_005_by_n"]) == {f"{e}@{n}" for e in ("PLS", "PLSc", "oracle") for n in (500, 1000)}
 
 
 @pytest.mark.notebook

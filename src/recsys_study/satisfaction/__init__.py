@@ -5,7 +5,8 @@ from recsys_study.satisfaction.index import (
     satisfaction_index, to_0_10,
 )
 from recsys_study.satisfaction.inference import (
-    bootstrap_paths, monte_carlo_recovery, recovery_table, summarise_recovery,
+    bootstrap_paths, monte_carlo_recovery, oracle_paths, recovery_by_sample_size, recovery_pass_rates, recovery_table,
+    summarise_recovery,
 )
 from recsys_study.satisfaction.measurement import (
     average_variance_extracted, composite_reliability, cronbach_alpha, cross_loadings, fornell_larcker, htmt,
@@ -19,6 +20,7 @@ __all__ = [
     "PLSPM", "PathModel", "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
     "composite_reliability", "construct_performance", "cronbach_alpha", "cross_loadings", "disconfirmation",
     "ecsi_model", "fit_cbsem", "fornell_larcker", "htmt", "index_model", "ipma", "loyalty_by_satisfaction",
-    "mobi_reduced_model", "monte_carlo_recovery", "net_promoter_score", "outcome_by_band", "recovery_table",
+    "mobi_reduced_model", "monte_carlo_recovery", "net_promoter_score", "oracle_paths", "outcome_by_band",
+    "recovery_by_sample_size", "recovery_pass_rates", "recovery_table",
     "reliability_table", "rho_a_reliability", "satisfaction_index", "summarise_recovery", "to_0_10",
 ]
