@@ -11,6 +11,8 @@ def test_notebook_05_reproduces_mobi_and_recovers_simulated_paths(run_notebook):
     # ECSI on mobi, mode A path weighting (checked against seminr 0.2.1 in test_pls.py)
     assert rec["pls_paths"]["Satisfaction->Loyalty"] == pytest.approx(0.485, abs=2e-3)
     assert rec["r2_pls"]["Satisfaction"] == pytest.approx(0.681, abs=2e-3)
+    # the Tenenhaus et al. (2005) set-up (mode A, centroid) equals SmartPLS 2.0.M3's published paths
+    assert rec["max_abs_diff_vs_smartpls_centroid"] < 1e-6
     assert 60 < rec["satisfaction_index"] < 85
     assert rec["nps_ci"][0] < rec["nps"] < rec["nps_ci"][1]
     assert rec["loyalty_ratio_top_vs_satisfied"] > 1

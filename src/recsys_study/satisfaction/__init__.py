@@ -14,6 +14,7 @@ from recsys_study.satisfaction.measurement import (
 )
 from recsys_study.satisfaction.models import PathModel, acsi_model, ecsi_model, index_model, mobi_reduced_model
 from recsys_study.satisfaction.pls import PLSPM
+from recsys_study.satisfaction.reference import smartpls_ecsi_paths
 from recsys_study.satisfaction.sem import compare_estimators, fit_cbsem
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "ecsi_model", "fit_cbsem", "fornell_larcker", "htmt", "index_model", "ipma", "loyalty_by_satisfaction",
     "mobi_reduced_model", "monte_carlo_recovery", "net_promoter_score", "oracle_paths", "outcome_by_band",
     "recovery_by_sample_size", "recovery_pass_rates", "recovery_table",
-    "reliability_table", "rho_a_reliability", "satisfaction_index", "summarise_recovery", "to_0_10",
+    "reliability_table", "rho_a_reliability", "satisfaction_index", "smartpls_ecsi_paths", "summarise_recovery",
+    "to_0_10",
 ]
