@@ -5,10 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LK_VENV := .venv-lenskit
+LK_REQS := benchmarks/peers/requirements-lenskit.txt
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup run run-quick test test-fast bench lab mlflow-ui report lock clean
+.PHONY: help setup run run-quick test test-fast bench bench-peers-venv lab mlflow-ui report lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,8 +38,19 @@ test: setup  ## unit tests + notebook execution tests (quick mode)
 test-fast: setup  ## unit tests only (no notebook execution)
 	$(BIN)/python -m pytest -q -m "not notebook"
 
-bench: setup  ## benchmarks on the full data, with ratios against peer libraries
+bench: setup bench-peers-venv  ## benchmarks on the full data, with ratios against peer libraries
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, CPU torch first (see $(LK_REQS))
+$(LK_VENV)/.installed: $(LK_REQS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
+	test -x $(LK_VENV)/bin/python || $(PYTHON) -m venv $(LK_VENV)
+	$(LK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LK_VENV)/bin/python -m pip install --quiet --no-deps --index-url $(TORCH_CPU_INDEX) $$(grep -E '^torch==' $(LK_REQS))
+	$(LK_VENV)/bin/python -m pip install --quiet -r $(LK_REQS)
+	touch $@
+
+bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, CPU torch) for make bench
 
 lab: setup  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
@@ -54,4 +68,4 @@ lock:  ## regenerate requirements.lock and environment.yml from pyproject.toml (
 	$(PYTHON) tools/write_environment_yml.py
 
 clean:  ## remove the venv, caches and generated reports (keeps mlruns.db)
-	rm -rf $(VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html .pytest_cache
+	rm -rf $(VENV) $(LK_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html .pytest_cache
