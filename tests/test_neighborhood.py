@@ -130,3 +130,168 @@ def test_user_knn_top_n_score_sums_neighbour_similarities():
 def test_unknown_similarity_is_rejected_with_the_choices():
     with pytest.raises(ValueError, match="cosine"):
         registry.make("item_knn", similarity="euclid").fit(TRAIN)
+
+
+# -- the sparse top-k kernel against a brute-force dense reference ------------------------------
+
+
+def brute_force_similarity(dense: np.ndarray, similarity: str, shrinkage: float) -> np.ndarray:
+    """Every pair in Python loops (0 = missing; empty rows, columns and zero norms give 0)."""
+    rated = dense != 0
+    n_rows, n_cols = dense.shape
+    x = dense.copy()
+    if similarity == "pearson":
+        for a in range(n_rows):
+            if rated[a].any():
+                x[a, rated[a]] -= dense[a, rated[a]].mean()
+    elif similarity == "adjusted_cosine":
+        for f in range(n_cols):
+            if rated[:, f].any():
+                x[rated[:, f], f] -= dense[rated[:, f], f].mean()
+    out = np.zeros((n_rows, n_rows))
+    for a, b in itertools.permutations(range(n_rows), 2):
+        co = int(np.sum(rated[a] & rated[b]))
+        if similarity == "jaccard":
+            union = np.sum(rated[a] | rated[b])
+            s = co / union if union else 0.0
+        else:
+            denom = math.sqrt(np.sum(x[a] ** 2)) * math.sqrt(np.sum(x[b] ** 2))
+            s = float(np.dot(x[a], x[b])) / denom if denom else 0.0
+        out[a, b] = s * co / (co + shrinkage) if shrinkage else s
+    return out
+
+
+def brute_force_pruned(dense: np.ndarray, similarity: str, k: int, shrinkage: float,
+                       min_similarity: float) -> np.ndarray:
+    """Each row's k largest similarities to all other rows (0 where nothing is shared), brute force.
+
+    Ties keep the lowest index; kept values must exceed ``min_similarity``. Returns a dense
+    matrix with NaN where nothing is kept (an explicit 0 is a kept zero).
+    """
+    full = brute_force_similarity(dense, similarity, shrinkage)
+    n = dense.shape[0]
+    out = np.full((n, n), np.nan)
+    for a in range(n):
+        others = [b for b in range(n) if b != a]
+        for b in sorted(others, key=lambda b: (-full[a, b], b))[:k]:
+            if full[a, b] > min_similarity:
+                out[a, b] = full[a, b]
+    return out
+
+
+def as_nan_dense(sim: sp.csr_matrix) -> np.ndarray:
+    out = np.full(sim.shape, np.nan)
+    coo = sim.tocoo()
+    out[coo.row, coo.col] = coo.data
+    return out
+
+
+def random_ratings(rng, shape, density):
+    """Continuous ratings (no accidental ties), with an empty row and an empty column."""
+    dense = np.where(rng.random(shape) < density, np.round(rng.uniform(0.5, 5.0, shape), 3), 0.0)
+    dense[7] = 0.0
+    dense[:, 3] = 0.0
+    return dense
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "adjusted_cosine", "pearson", "jaccard"])
+@pytest.mark.parametrize("shrinkage", [0.0, 2.5])
+@pytest.mark.parametrize("min_similarity", [0.0, 0.1, -0.05, -np.inf])
+def test_pruned_similarity_matches_brute_force_on_random_60x40(similarity, shrinkage, min_similarity):
+    rng = np.random.default_rng(11)
+    dense = random_ratings(rng, (60, 40), 0.25)
+    if similarity == "jaccard":
+        dense[20:24] = dense[30]  # identical rating sets: ties
+    for k in (1, 4, 12, 59, 80):
+        got = similarity_matrix(sp.csr_matrix(dense), similarity=similarity, k=k, shrinkage=shrinkage,
+                                min_similarity=min_similarity, block_size=7, num_threads=2)
+        want = brute_force_pruned(dense, similarity, k, shrinkage, min_similarity)
+        assert got.has_sorted_indices
+        np.testing.assert_array_equal(np.isnan(as_nan_dense(got)), np.isnan(want), err_msg=f"k={k}")
+        np.testing.assert_allclose(as_nan_dense(got), want, atol=1e-6, err_msg=f"k={k}")
+
+
+def test_ties_at_the_cut_keep_the_lowest_indices():
+    # rows 1..6 are copies of one vector, so row 0 has six neighbours with bitwise-equal similarity
+    base = np.array([5.0, 0.0, 3.0, 1.0, 0.0, 4.0])
+    dense = np.vstack([[4.0, 2.0, 3.0, 0.0, 1.0, 4.0], *[base] * 6, [0.0, 5.0, 0.0, 0.0, 5.0, 0.0]])
+    sim = similarity_matrix(sp.csr_matrix(dense), similarity="cosine", k=3)
+    assert sim[0].indices.tolist() == [1, 2, 3]
+    # row 1: its five copies tie at 1.0 (and lead); k=2 keeps copies 2 and 3
+    assert similarity_matrix(sp.csr_matrix(dense), k=2)[1].indices.tolist() == [2, 3]
+    # jaccard on binary data: rows 1, 3 and 4 tie with row 0 at 1/4 through different columns
+    binary = np.array([[1, 1, 1, 0, 0, 0, 0],
+                       [1, 0, 0, 1, 0, 0, 0],   # |∩| = 1, |∪| = 4
+                       [1, 1, 0, 0, 1, 1, 1],   # |∩| = 2, |∪| = 6
+                       [0, 1, 0, 0, 1, 0, 0],   # |∩| = 1, |∪| = 4
+                       [1, 0, 0, 0, 0, 0, 1]],  # |∩| = 1, |∪| = 4
+                      dtype=float)
+    for k, kept in [(1, [2]), (2, [1, 2]), (3, [1, 2, 3]), (4, [1, 2, 3, 4])]:
+        jac = similarity_matrix(sp.csr_matrix(binary), similarity="jaccard", k=k)
+        assert jac[0].indices.tolist() == kept
+    jac = similarity_matrix(sp.csr_matrix(binary), similarity="jaccard", k=2, shrinkage=1.0)
+    assert jac[0].indices.tolist() == [1, 2]  # 2/6 · 2/3 first, then 1/4 · 1/2 from row 1 of the three
+    assert jac[0].data.tolist() == [pytest.approx(1 / 8), pytest.approx(2 / 9)]
+
+
+def test_k_larger_than_the_non_zero_neighbours():
+    # row 0 overlaps rows 1 (positively) and 2 (negatively, after centring); rows 3-5 share nothing
+    dense = np.array([[5.0, 1.0, 0.0, 0.0, 0.0],
+                      [4.0, 2.0, 0.0, 0.0, 0.0],
+                      [1.0, 5.0, 0.0, 0.0, 0.0],
+                      [0.0, 0.0, 3.0, 0.0, 0.0],
+                      [0.0, 0.0, 0.0, 2.0, 4.0],
+                      [0.0, 0.0, 0.0, 0.0, 0.0]])
+    x = sp.csr_matrix(dense)
+    pos = similarity_matrix(x, similarity="pearson", k=4)
+    assert pos[0].indices.tolist() == [1]  # the one positive neighbour; no zero, no negative
+    # any similarity allowed: the positive one, then zeros by lowest index (rows 3, 4), then the negative
+    everything = similarity_matrix(x, similarity="pearson", k=4, min_similarity=-np.inf)
+    assert everything[0].indices.tolist() == [1, 3, 4, 5]
+    assert everything[0].data.tolist() == [pytest.approx(1.0), 0.0, 0.0, 0.0]
+    all_rows = similarity_matrix(x, similarity="pearson", k=50, min_similarity=-np.inf)
+    assert all_rows[0].indices.tolist() == [1, 2, 3, 4, 5]
+    assert all_rows[0, 2] == pytest.approx(-1.0)
+    assert (np.diff(all_rows.indptr) == 5).all()
+    # above a negative floor the negative neighbour is kept once the zeros are used up
+    assert similarity_matrix(x, similarity="pearson", k=5, min_similarity=-1.5)[0, 2] == pytest.approx(-1.0)
+    assert 2 not in similarity_matrix(x, similarity="pearson", k=5, min_similarity=-0.5)[0].indices
+
+
+def test_empty_rows_and_columns_and_degenerate_shapes():
+    dense = np.zeros((5, 4))
+    dense[1, 1] = dense[2, 1] = 3.0
+    dense[2, 2] = 1.0
+    for similarity in ("cosine", "adjusted_cosine", "pearson", "jaccard"):
+        sim = similarity_matrix(sp.csr_matrix(dense), similarity=similarity, k=3)
+        assert sim.shape == (5, 5)
+        assert sim[0].nnz == 0 and sim[:, 0].nnz == 0  # an empty row has, and is, no neighbour
+        filled = similarity_matrix(sp.csr_matrix(dense), similarity=similarity, k=3, min_similarity=-np.inf)
+        assert filled[0].indices.tolist() == [1, 2, 3] and not filled[0].data.any()  # lowest-index zeros
+    assert similarity_matrix(sp.csr_matrix((0, 3))).shape == (0, 0)
+    assert similarity_matrix(sp.csr_matrix((4, 0)), min_similarity=-np.inf).nnz == 12
+    assert similarity_matrix(sp.csr_matrix(np.ones((1, 3)))).nnz == 0
+    assert similarity_matrix(sp.csr_matrix(dense), k=0).nnz == 0
+
+
+def test_threads_and_blocks_do_not_change_the_result():
+    rng = np.random.default_rng(5)
+    x = sp.random(300, 80, density=0.05, random_state=rng, format="csr")
+    x.data = np.round(x.data * 4 + 1)
+    one = similarity_matrix(x, k=10, block_size=1024, num_threads=1)
+    many = similarity_matrix(x, k=10, block_size=13, num_threads=3)
+    assert (one != many).nnz == 0
+    np.testing.assert_array_equal(one.indices, many.indices)
+
+
+def test_kth_largest_and_histogram_buckets():
+    from recsys_study.recommenders.neighborhood import _bucket, _kth_largest
+
+    rng = np.random.default_rng(2)
+    for m in (1, 2, 7, 50, 51, 300):
+        for values in (rng.random(m), np.sort(rng.random(m)), np.round(rng.random(m) * 3) / 3 - 0.5):
+            for r in sorted({1, min(3, m), m}):
+                assert _kth_largest(values.copy(), m, r, np.empty(r)) == np.sort(values)[-r]
+    edges = np.array([-1.5, -1.0 - 1e-16, -1.0, -0.3, 0.0, 1e-300, 0.5, 1.0, 1.0 + 2.3e-16, 7.0])
+    buckets = [_bucket(v) for v in edges]
+    assert buckets == sorted(buckets) and buckets[0] == 0 and buckets[-1] == buckets[-2] == buckets[-3]
