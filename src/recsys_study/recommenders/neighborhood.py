@@ -31,7 +31,10 @@ Rating prediction (the seeds' user-based prediction made precise; Herlocker et a
   item-based  r̂_ui = μ_i + Σ_{j∈N_k(i)∩I_u} s_ij (r_uj − μ_j) / Σ_{j∈N_k(i)∩I_u} |s_ij|
 falling back to μ_u (μ_i) when no neighbour rated the item. Top-N scores are the sum of
 similarities to the neighbours that interacted (user-based: Σ_{v∈N_k(u)} s_uv [v rated i];
-item-based: Σ_{j∈N_k(i)∩I_u} s_ij), the usual aggregate for ranking (Deshpande & Karypis 2004).
+item-based: Σ_{j∈N_k(i)∩I_u} s_ij over the target's k nearest items, Sarwar et al. 2001's
+neighbourhood). Deshpande & Karypis (2004) sum the other way round, over the user's items j whose
+own k nearest contain i (i ∈ N_k(j)), the model of LensKit's ItemKNN with ``save_nbrs``; with no
+truncation (k ≥ number of items) the two coincide (benchmarks/lenskit_peers.py checks this).
 """
 
 from __future__ import annotations
