@@ -19,16 +19,11 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recsys_study.recommenders._jit import jit
 from recsys_study.recommenders.base import Recommender
 
-try:  # numba is optional: it only makes the SGD loop fast
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only without numba
-    def njit(*args, **kwargs):
-        return (lambda f: f) if not args or not callable(args[0]) else args[0]
 
-
-@njit(cache=True)
+@jit
 def _sgd_epoch(users, items, ratings, order, mu, bu, bi, p, q, lr, reg, reg_bias):  # pragma: no cover - jitted
     sse = 0.0
     n_factors = p.shape[1]

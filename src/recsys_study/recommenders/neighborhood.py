@@ -46,22 +46,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from recsys_study.recommenders._jit import jit as _jit
 from recsys_study.recommenders.base import Recommender
-
-try:  # numba is a dependency; without it the kernel runs (slowly) in Python
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only without numba
-    def njit(*args, **kwargs):
-        return (lambda f: f) if not args or not callable(args[0]) else args[0]
-
-
-def _jit(func):
-    """``njit(nogil=True, cache=True)``; without caching where numba finds no writable cache directory."""
-    try:
-        return njit(nogil=True, cache=True)(func)
-    except RuntimeError:  # pragma: no cover - read-only package and no writable user cache dir
-        return njit(nogil=True)(func)
-
 
 SIMILARITIES = ("cosine", "adjusted_cosine", "pearson", "jaccard")
 
