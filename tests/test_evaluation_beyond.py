@@ -142,3 +142,15 @@ def test_average_recommendation_popularity_by_hand():
     assert average_recommendation_popularity(recs, pop, k=1).to_dict() == {1: 10.0, 2: 10.0}
     metric = get_metric("arp")
     assert metric.label(10) == "ARP@10" and not metric.higher_is_better
+
+
+def test_new_item_reach_by_hand():
+    from recsys_study.evaluation.beyond import new_item_reach
+
+    recs = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": [10, 99, 11, 12, 98], "rank": [1, 2, 1, 2, 3]})
+    assert new_item_reach(recs, [98, 99]) == pytest.approx(2 / 3)          # users 1 and 3
+    assert new_item_reach(recs, [98, 99], k=2) == pytest.approx(1 / 2)     # user 3's new item is at rank 3
+    assert new_item_reach(recs, [98, 99], users=[1, 2, 3, 4]) == pytest.approx(2 / 4)  # user 4 has no list
+    assert new_item_reach(recs, []) == 0.0
+    with pytest.raises(ValueError, match="no users"):
+        new_item_reach(recs.iloc[:0], [98])

@@ -30,7 +30,11 @@ def test_hybrid_notebook_tunes_on_validation_and_reports_a_paired_test(run_noteb
     assert 0 <= rec["p_value_overall"] <= 1 and 0 <= rec["p_value_cold_user"] <= 1
     assert all(rec["ndcg_cold_item"][m] == 0 for m in CF)
     assert rec["ndcg_cold_item"]["content_profile"] > 0
-    assert rec["ndcg_cold_item"]["mixed"] > 0          # the hybrid with a new-arrivals shelf reaches new items
+    # the hybrid with a new-arrivals shelf shows new items to (nearly) everyone; CF models to no one. Whether
+    # that one slot is also a hit is chance at quick size (NDCG@10 on cold items: 0.0024 at full size)
+    reach = rec["new_item_reach"]
+    assert reach["mixed"] > 0.9 and all(reach[m] == 0 for m in CF)
+    assert 0 < reach["content_profile"] <= 1
     overall = rec["ndcg_overall"]
     # the chosen blend is never far below its best component (weights (0, 1, 0) were in the grid)
     assert overall["weighted"] > 0.8 * overall[rec["best_component"]]

@@ -23,6 +23,7 @@ from recsys_study.evaluation.beyond import (
     genre_features,
     gini_exposure,
     intra_list_diversity,
+    new_item_reach,
     novelty,
     personalization,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "KINDS", "METRICS", "Metric", "get_metric",
     "precision_at_k", "recall_at_k", "serendipity_at_k", "ndcg_at_k", "map_at_k", "mrr_at_k", "hit_rate_at_k",
     "auc", "auc_at_k", "rmse", "mae", "per_user_rating_errors",
-    "average_recommendation_popularity", "catalog_coverage", "gini_exposure", "intra_list_diversity", "novelty", "personalization",
+    "average_recommendation_popularity", "catalog_coverage", "gini_exposure", "intra_list_diversity",
+    "new_item_reach", "novelty", "personalization",
     "genre_features",
 ]

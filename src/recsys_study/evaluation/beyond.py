@@ -62,6 +62,23 @@ def catalog_coverage(recs: pd.DataFrame, n_items: int, *, k: int | None = None) 
     return n_shown / n_items
 
 
+def new_item_reach(recs: pd.DataFrame, new_items, *, k: int | None = None, users=None) -> float:
+    """Return the share of users whose list shows at least one of ``new_items`` (e.g. items absent from training).
+
+    reach = |{u : L_k(u) ∩ N ≠ ∅}| / |U|, over ``users`` when given (a user with no list counts as
+    not reached), else over the users that have a list. A cold-start check that does not depend on
+    whether the new item shown is also relevant: collaborative models score 0 by construction,
+    a hybrid with reserved new-item slots ~1 (Burke 2002's mixed hybrid).
+    """
+    pairs = _lists(recs, k)
+    new = pd.Index(pd.unique(np.asarray(new_items)))
+    reached = pairs.loc[pairs[ITEM].isin(new), USER].unique()
+    population = pd.Index(pairs[USER].unique() if users is None else pd.unique(np.asarray(users)))
+    if len(population) == 0:
+        raise ValueError("new_item_reach: no users to average over (empty lists and no users given).")
+    return float(population.isin(reached).mean())
+
+
 def gini_exposure(recs: pd.DataFrame, n_items: int, *, k: int | None = None) -> float:
     """Return the Gini index of item exposure (how often each catalogue item is recommended).
 

@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
+from recsys_study.recommenders.topk import top_k_sorted
 
 log = logging.getLogger(__name__)
 
@@ -157,15 +158,8 @@ class Recommender:
     def _top_k(self, users: pd.Index, scores: np.ndarray, k: int) -> pd.DataFrame:
         n_items = scores.shape[1]
         kk = min(k, n_items)
-        if kk < n_items:
-            part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-        else:
-            part = np.tile(np.arange(n_items), (len(users), 1))
-        part_scores = np.take_along_axis(scores, part, axis=1)
-        # sort by score desc, ties broken by item index for determinism
-        order = np.lexsort((part, -part_scores), axis=1)
-        top = np.take_along_axis(part, order, axis=1)
-        top_scores = np.take_along_axis(part_scores, order, axis=1)
+        # by score descending, ties by item index, on every machine (see recommenders/topk.py)
+        top, top_scores = top_k_sorted(scores, kk, discard_at_most=-np.inf)  # -inf rows are dropped below
         valid = np.isfinite(top_scores)
         user_col = np.repeat(users.to_numpy(), kk)
         rank_col = np.tile(np.arange(1, kk + 1), len(users))

@@ -20,6 +20,7 @@ from sklearn.preprocessing import normalize
 
 from recsys_study.features import item_features
 from recsys_study.recommenders.base import Recommender
+from recsys_study.recommenders.topk import top_k_columns
 
 WEIGHTINGS = ("mean_centred", "rating", "binary", "liked")
 
@@ -63,7 +64,7 @@ def cosine_topk(x: sp.csr_matrix, k: int, *, block_size: int = 1024) -> sp.csr_m
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
         if k == 0:
             break
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top = top_k_columns(sims, k, discard_at_most=0.0)
         v = np.take_along_axis(sims, top, axis=1)
         keep = v > 0
         rows.append(np.repeat(np.arange(start, stop), k)[keep.ravel()])

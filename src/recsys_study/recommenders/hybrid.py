@@ -27,6 +27,7 @@ from recsys_study.constants import ITEM, RATING, USER
 from recsys_study.features import item_features
 from recsys_study.recommenders.base import Recommender
 from recsys_study.recommenders.content import cosine_topk, preference_weights
+from recsys_study.recommenders.topk import top_k_columns
 
 
 def build_component(spec) -> Recommender:
@@ -195,7 +196,7 @@ class CascadeHybrid(_ComponentHybrid):
         s1[self._seen_entries(user_idx)] = np.nan
         s1 = np.where(np.isfinite(s1), s1, -np.inf)
         n = int(min(max(self.n_candidates, 1), s1.shape[1]))
-        cand = np.argpartition(-s1, n - 1, axis=1)[:, :n]
+        cand = top_k_columns(s1, n, discard_at_most=-np.inf)
         out = minmax_rows(s1)
         s2 = self._component_scores(1, user_idx)
         rows = np.arange(len(user_idx))[:, None]
@@ -255,7 +256,7 @@ class MixedHybrid(_ComponentHybrid):
             s = out if comp == 0 else self._component_scores(comp, user_idx)
             pool = np.where(eligible[None, :] & ~seen_mask, s, -np.inf)
             n = min(n, pool.shape[1])
-            pick = np.argpartition(-pool, n - 1, axis=1)[:, :n]
+            pick = top_k_columns(pool, n, discard_at_most=-np.inf)
             ok = np.isfinite(np.take_along_axis(pool, pick, axis=1))
             out[rows, pick] = np.where(ok, boost + s[rows, pick], out[rows, pick])
         return out

@@ -48,6 +48,7 @@ import scipy.sparse as sp
 
 from recsys_study.recommenders._jit import jit as _jit
 from recsys_study.recommenders.base import Recommender
+from recsys_study.recommenders.topk import top_k_columns
 
 SIMILARITIES = ("cosine", "adjusted_cosine", "pearson", "jaccard")
 
@@ -72,12 +73,8 @@ def _centre_rows(x: sp.csr_matrix, means: np.ndarray) -> sp.csr_matrix:
 
 def top_k_rows(dense: np.ndarray, k: int, min_value: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (row, col, value) of each row's ``k`` largest entries greater than ``min_value``."""
-    n_rows, n_cols = dense.shape
-    kk = min(k, n_cols)
-    if kk < n_cols:
-        cols = np.argpartition(-dense, kk - 1, axis=1)[:, :kk]
-    else:
-        cols = np.broadcast_to(np.arange(n_cols), (n_rows, n_cols))
+    n_rows = dense.shape[0]
+    cols = top_k_columns(dense, k, discard_at_most=min_value)  # ties: lowest column, as the sparse kernel
     vals = np.take_along_axis(dense, cols, axis=1)
     rows = np.broadcast_to(np.arange(n_rows)[:, None], cols.shape)
     keep = vals > min_value
