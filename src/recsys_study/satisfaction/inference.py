@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_study.progress import progress
-from recsys_study.satisfaction.pls import PLSPM, correlation, total_effects
+from recsys_study.satisfaction.pls import PLSPM, _ols_paths, correlation, total_effects
 
 
 @dataclass
@@ -101,13 +101,11 @@ def oracle_paths(latent: pd.DataFrame, model) -> pd.DataFrame:
     regression coefficient, ``sqrt((1 - R^2_y) / (n (1 - R^2_j)))`` (Cohen et al. 2003, eq. 3.6.1),
     about 0.024 for a single path of 0.5 at n = 1,000.
     """
-    z = (latent - latent.mean()) / latent.std(ddof=1)
-    rows = []
-    for target in model.endogenous:
-        sources = list(model.antecedents(target))
-        beta = np.linalg.lstsq(z[sources].to_numpy(), z[target].to_numpy(), rcond=None)[0]
-        rows += [{"source": a, "target": target, "estimate": float(b)} for a, b in zip(sources, beta)]
-    return pd.DataFrame(rows)
+    names = list(model.constructs)
+    B, _ = _ols_paths(correlation(latent[names].to_numpy()), model.adjacency())  # PLS's own structural step
+    index = {c: i for i, c in enumerate(names)}
+    return pd.DataFrame([{"source": a, "target": b, "estimate": float(B[index[a], index[b]])}
+                         for a, b in model.paths])
 
 
 def monte_carlo_recovery(model: str = "ecsi", n: int = 1000, replications: int = 20, *, seed: int,
