@@ -20,7 +20,7 @@ from sklearn.preprocessing import normalize
 
 from recsys_study.features import item_features
 from recsys_study.recommenders.base import Recommender
-from recsys_study.recommenders.topk import top_k_columns
+from recsys_study.recommenders.topk import top_k_rows
 
 WEIGHTINGS = ("mean_centred", "rating", "binary", "liked")
 
@@ -56,22 +56,18 @@ def cosine_topk(x: sp.csr_matrix, k: int, *, block_size: int = 1024) -> sp.csr_m
     xn = normalize(sp.csr_matrix(x, dtype=np.float64), norm="l2")
     n = xn.shape[0]
     k = max(0, min(k, n - 1))
+    if k == 0:
+        return sp.csr_matrix((n, n))
     rows, cols, vals = [], [], []
     xt = xn.T.tocsc()
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
         sims = (xn[start:stop] @ xt).toarray()
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        if k == 0:
-            break
-        top = top_k_columns(sims, k, discard_at_most=0.0)
-        v = np.take_along_axis(sims, top, axis=1)
-        keep = v > 0
-        rows.append(np.repeat(np.arange(start, stop), k)[keep.ravel()])
-        cols.append(top.ravel()[keep.ravel()])
-        vals.append(v.ravel()[keep.ravel()])
-    if not rows:
-        return sp.csr_matrix((n, n))
+        r, c, v = top_k_rows(sims, k, 0.0)
+        rows.append(r + start)
+        cols.append(c)
+        vals.append(v)
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_study.recommenders.base import Recommender
-from recsys_study.recommenders.neighborhood import top_k_rows
+from recsys_study.recommenders.topk import top_k_rows
 
 
 def _row_normalise(x: sp.csr_matrix) -> sp.csr_matrix:

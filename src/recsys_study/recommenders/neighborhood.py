@@ -48,7 +48,6 @@ import scipy.sparse as sp
 
 from recsys_study.recommenders._jit import jit as _jit
 from recsys_study.recommenders.base import Recommender
-from recsys_study.recommenders.topk import top_k_columns
 
 SIMILARITIES = ("cosine", "adjusted_cosine", "pearson", "jaccard")
 
@@ -69,16 +68,6 @@ def _centre_rows(x: sp.csr_matrix, means: np.ndarray) -> sp.csr_matrix:
     out = x.copy().astype(np.float64)
     out.data -= np.repeat(means, np.diff(x.indptr))
     return out
-
-
-def top_k_rows(dense: np.ndarray, k: int, min_value: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (row, col, value) of each row's ``k`` largest entries greater than ``min_value``."""
-    n_rows = dense.shape[0]
-    cols = top_k_columns(dense, k, discard_at_most=min_value)  # ties: lowest column, as the sparse kernel
-    vals = np.take_along_axis(dense, cols, axis=1)
-    rows = np.broadcast_to(np.arange(n_rows)[:, None], cols.shape)
-    keep = vals > min_value
-    return rows[keep], cols[keep], vals[keep]
 
 
 @_jit

@@ -52,6 +52,16 @@ def top_k_columns(scores: np.ndarray, k: int, *, discard_at_most: float | None =
     return part
 
 
+def top_k_rows(dense: np.ndarray, k: int, min_value: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (row, col, value) of each row's ``k`` largest entries greater than ``min_value``."""
+    n_rows = dense.shape[0]
+    cols = top_k_columns(dense, k, discard_at_most=min_value)  # ties at the cut: lowest column
+    vals = np.take_along_axis(dense, cols, axis=1)
+    rows = np.broadcast_to(np.arange(n_rows)[:, None], cols.shape)
+    keep = vals > min_value
+    return rows[keep], cols[keep], vals[keep]
+
+
 def top_k_sorted(scores: np.ndarray, k: int, *, discard_at_most: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Return (columns, values) of each row's ``k`` largest values, by value descending, ties by column."""
