@@ -11,6 +11,7 @@ from recsys_study.evaluation.segments import (
     label_item_segments,
     label_user_segments,
     per_user,
+    recommend_lists,
     segment_metrics,
     segment_summary,
 )
@@ -69,3 +70,6 @@ def test_cold_items_score_zero_for_cf_and_above_zero_for_content():
     assert table.loc["content_profile", "cold_item"] > 0.0
     assert table.loc["n_users", "overall"] == 30
     assert len(per_user(res, "content_profile", metric="NDCG@10")) == 30
+    # lists computed once and shared with other list metrics score the same
+    lists = recommend_lists(models, test["user"].unique(), k=10)
+    pd.testing.assert_frame_equal(evaluate_segments(models, test, k=10, metrics=("ndcg",), lists=lists), res)

@@ -77,17 +77,26 @@ def segment_metrics(recs: pd.DataFrame, test: pd.DataFrame, *, k: int = 10, metr
     return pd.concat(frames, ignore_index=True)
 
 
+def recommend_lists(models: dict, users, *, k: int = 10) -> dict[str, pd.DataFrame]:
+    """Return each fitted model's top-``k`` lists for ``users`` (label -> recs frame)."""
+    return {label: model.recommend(users, k=k) for label, model in models.items()}
+
+
 def evaluate_segments(models: dict, test: pd.DataFrame, *, k: int = 10, metrics=("ndcg", "recall"),
-                      segment_col: str | None = SEGMENT, relevance_threshold: float | None = 4.0) -> pd.DataFrame:
+                      segment_col: str | None = SEGMENT, relevance_threshold: float | None = 4.0,
+                      lists: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Return :func:`segment_metrics` rows for every fitted model in ``models`` (extra column ``model``).
 
-    Each model recommends ``k`` items once to every test user. A model that cannot rank
-    some items (collaborative models and cold items) simply scores 0 there.
+    Each model recommends ``k`` items once to every test user (or ``lists``, from
+    :func:`recommend_lists` on the test users, is scored as given, so other list metrics can
+    share them). A model that cannot rank some items (collaborative models and cold items)
+    simply scores 0 there.
     """
-    users = test[USER].unique()
+    if lists is None:
+        lists = recommend_lists(models, test[USER].unique(), k=k)
     frames = []
-    for label, model in models.items():
-        recs = model.recommend(users, k=k)
+    for label in models:
+        recs = lists[label]
         frames.append(segment_metrics(recs, test, k=k, metrics=metrics, segment_col=segment_col,
                                       relevance_threshold=relevance_threshold).assign(model=label))
     out = pd.concat(frames, ignore_index=True)
