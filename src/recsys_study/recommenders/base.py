@@ -78,8 +78,14 @@ class Recommender:
         return f"{type(self).__name__}({args})"
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None):
-        """Learn from ``train`` (user, item[, rating]) and optional ``items``; return self."""
+    def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None, *,
+            users: pd.DataFrame | None = None):
+        """Learn from ``train`` (user, item[, rating]), optional ``items`` and ``users``; return self.
+
+        ``users`` (a users frame: ``user`` plus side features such as age, gender, occupation)
+        is kept as ``users_`` for the models that use demographics; the others ignore it.
+        """
+        self.users_ = users
         users = pd.Index(pd.unique(train[USER]), name=USER)
         train_items = pd.unique(train[ITEM])
         if self.item_universe == "catalogue" and items is not None:
@@ -144,11 +150,18 @@ class Recommender:
         if (~known).any():
             cold = users[~known]
             log.warning("%s: %d user(s) unknown at fit time get the most-popular fallback", self.name, len(cold))
-            scores = np.broadcast_to(self.item_popularity_, (len(cold), len(self.item_index_))).copy()
-            frames.append(self._top_k(cold, scores, k))
+            for start in range(0, len(cold), self.batch_size):
+                block = cold[start:start + self.batch_size]
+                frames.append(self._top_k(block, np.array(self._cold_scores(block), dtype=np.float64), k))
         if not frames:
             return pd.DataFrame({USER: [], ITEM: [], SCORE: [], RANK: []})
         return pd.concat(frames, ignore_index=True)
+
+    def _cold_scores(self, users: pd.Index) -> np.ndarray:
+        """Return a (len(users), n_items) score block for users unknown at fit time (at most
+        ``batch_size`` of them per call): training popularity by default; a model with side
+        information about users (``users_``) overrides it."""
+        return np.broadcast_to(self.item_popularity_, (len(users), len(self.item_index_)))
 
     def _seen_entries(self, user_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (row, column) positions of the training items of ``user_idx`` in a score block."""

@@ -57,17 +57,18 @@ class _ComponentHybrid(Recommender):
     def _specs(self) -> list:
         raise NotImplementedError
 
-    def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None):
+    def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None, *,
+            users: pd.DataFrame | None = None):
         self._score_cache = None
         self.components_ = [build_component(s) for s in self._specs()]
         catalogue = items is not None and any(c.item_universe == "catalogue" for c in self.components_)
         self.item_universe = "catalogue" if catalogue else "train"
-        return super().fit(train, items)
+        return super().fit(train, items, users=users)
 
     def _fit(self, user_items, *, train, items):
         self._positions = []
         for comp in self.components_:
-            comp.fit(train, items=items)
+            comp.fit(train, items=items, users=self.users_)
             self._positions.append(comp.item_index_.get_indexer(self.item_index_))
 
     def _component_scores(self, c: int, user_idx: np.ndarray, *, normalised: bool = True,
