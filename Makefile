@@ -39,7 +39,7 @@ test-fast: setup  ## unit tests only (no notebook execution)
 	$(BIN)/python -m pytest -q -m "not notebook"
 
 bench: setup bench-peers-venv  ## benchmarks on the full data, with ratios against peer libraries
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, CPU torch first (see $(LK_REQS))
 $(LK_VENV)/.installed: $(LK_REQS)
