@@ -114,21 +114,25 @@ def test_novelty_is_mean_self_information(lists):
         novelty(lists, pop, n_users=4)
 
 
-def test_personalization_hand_example(lists):
-    # Jaccard: (u1,u2) = 1/4, (u1,u3) = 1/3, (u2,u3) = 1/2
-    assert personalization(lists) == pytest.approx(1 - (1 / 4 + 1 / 3 + 1 / 2) / 3)
+def test_personalization_is_zhou_inter_list_distance_by_hand():
+    # Zhou et al. (2010): h_uv = 1 - q_uv / L; lists abc and abd share q = 2 of L = 3 items
+    abc_abd = pd.DataFrame({"user": [1, 1, 1, 2, 2, 2], "item": list("abcabd"), "rank": [1, 2, 3] * 2})
+    assert personalization(abc_abd, k=3) == pytest.approx(1 / 3, abs=1e-15)
+    assert personalization(abc_abd) == pytest.approx(1 / 3, abs=1e-15)  # L = longest list
     same = pd.DataFrame({"user": [1, 1, 2, 2], "item": [5, 6, 5, 6]})
     assert personalization(same) == pytest.approx(0.0)
+    disjoint = pd.DataFrame({"user": [1, 1, 2, 2], "item": [5, 6, 7, 8]})
+    assert personalization(disjoint) == pytest.approx(1.0)
     assert np.isnan(personalization(same[same["user"] == 1]))
 
 
 def test_personalization_matches_pairwise_loop():
     rng = np.random.default_rng(3)
-    recs = pd.concat([pd.DataFrame({"user": f"u{u}", "item": rng.choice(25, size=rng.integers(1, 8), replace=False)})
-                      for u in range(40)])
+    recs = pd.concat([pd.DataFrame({"user": f"u{u}", "item": rng.choice(25, size=6, replace=False),
+                                    "rank": np.arange(1, 7)}) for u in range(40)])
     sets = {u: set(g["item"]) for u, g in recs.groupby("user")}
-    jac = [len(a & b) / len(a | b) for a, b in itertools.combinations(sets.values(), 2)]
-    assert personalization(recs) == pytest.approx(1 - np.mean(jac), abs=1e-12)
+    h = [1 - len(a & b) / 6 for a, b in itertools.combinations(sets.values(), 2)]
+    assert personalization(recs, k=6) == pytest.approx(np.mean(h), abs=1e-12)
 
 
 def test_average_recommendation_popularity_by_hand():

@@ -201,6 +201,17 @@ def test_map_equals_ranx_rescaled_by_min_relevant_and_k(ranx_scores, k):
         np.testing.assert_allclose(ours, ref * n_rel / np.minimum(n_rel, k), rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("k", [5, 10])
+def test_map_ir_equals_ranx_map(ranx_scores, k):
+    from recsys_study.evaluation.ranking import map_ir_at_k
+
+    for recs, truth, scores in ranx_scores:
+        ours = map_ir_at_k(recs, truth, k)
+        ref = scores[f"map@{k}"].reindex(ours.index)
+        np.testing.assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-12)
+        assert (truth.groupby("user").size() > k).any()  # the case where MAP and MAP-IR differ
+
+
 @pytest.mark.parametrize("k", [3, 10])
 def test_auc_matches_sklearn_with_unlisted_items_tied_at_bottom(k):
     n_items = 40
@@ -222,7 +233,7 @@ def test_auc_rejects_a_catalogue_smaller_than_a_relevant_set(hand):
 
 
 def test_metric_registry_names_labels_and_directions():
-    expected = {"precision", "recall", "ndcg", "map", "mrr", "hit_rate", "auc", "rmse", "mae",
+    expected = {"precision", "recall", "ndcg", "map", "map_ir", "mrr", "hit_rate", "auc", "rmse", "mae",
                 "coverage", "gini", "diversity", "novelty", "personalization", "arp", "serendipity"}
     assert set(METRICS) == expected
     assert get_metric("ndcg").label(10) == "NDCG@10"
@@ -242,20 +253,61 @@ def test_series_names_match_metric_labels(hand):
         assert metric.fn(recs, truth, 5).name == metric.label(5)
 
 
-def test_serendipity_counts_relevant_items_popularity_would_not_have_shown():
-    from recsys_study.evaluation.ranking import serendipity_at_k
+def test_serendipity_counts_relevant_items_the_users_popular_unseen_list_would_not_have_shown():
+    from recsys_study.evaluation.ranking import precision_at_k, serendipity_at_k
 
     recs = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": ["pop", "niche", "x", "pop", "y"],
                          "rank": [1, 2, 3, 1, 2]})
     truth = pd.DataFrame({"user": [1, 1, 2, 3], "item": ["pop", "niche", "y", "pop"]})
-    popularity = pd.Series({"pop": 50, "niche": 2, "x": 1, "y": 30})
-    # expected = the 1 most popular item ("pop"): user 1 gets 1 surprising hit of 3 slots,
-    # user 2 one ("y") of 3, user 3 has no list
-    got = serendipity_at_k(recs, truth, 3, popularity, n_expected=1)
+    popularity = pd.Series({"pop": 50, "y": 30, "niche": 2, "x": 1})
+    no_history = pd.DataFrame({"user": [], "item": []})
+    # PM(u) = the 1 most popular unseen item ("pop" for everyone): user 1 has 1 surprising hit of 3
+    # slots ("niche"), user 2 one ("y"), user 3 no list
+    got = serendipity_at_k(recs, truth, 3, popularity, no_history, n_expected=1)
     assert got.to_dict() == {1: 1 / 3, 2: 1 / 3, 3: 0.0}
-    # with the 2 most popular items expected, "y" is no longer a surprise
-    assert serendipity_at_k(recs, truth, 3, popularity, n_expected=2).to_dict() == {1: 1 / 3, 2: 0.0, 3: 0.0}
-    # serendipity never exceeds precision
-    from recsys_study.evaluation.ranking import precision_at_k
-
+    # with the 2 most popular unseen items expected, "y" is no longer a surprise for user 2
+    assert serendipity_at_k(recs, truth, 3, popularity, no_history, n_expected=2).to_dict() == {
+        1: 1 / 3, 2: 0.0, 3: 0.0}
+    # user 2 has seen "pop": their primitive list moves down to "y", "niche" -> nothing of user 1 changes
+    seen = pd.DataFrame({"user": [2], "item": ["pop"]})
+    recs2 = pd.DataFrame({"user": [2, 2], "item": ["niche", "y"], "rank": [1, 2]})
+    truth2 = pd.DataFrame({"user": [2, 2], "item": ["niche", "y"]})
+    assert serendipity_at_k(recs2, truth2, 2, popularity, seen, n_expected=1).to_dict() == {2: 1 / 2}
+    assert serendipity_at_k(recs2, truth2, 2, popularity, seen, n_expected=2).to_dict() == {2: 0.0}
     assert (got <= precision_at_k(recs, truth, 3)).all()
+
+
+def test_serendipity_of_most_popular_is_zero_and_per_user_primitive_matches_a_loop():
+    from recsys_study.evaluation.ranking import serendipity_at_k
+    from recsys_study.recommenders.registry import make
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"user": rng.integers(0, 60, 900), "item": rng.zipf(1.6, 900) % 80}).drop_duplicates()
+    test = pd.DataFrame({"user": rng.integers(0, 60, 400), "item": rng.zipf(1.6, 400) % 80}).drop_duplicates()
+    test = test.merge(train, how="left", indicator=True).query("_merge == 'left_only'").drop(columns="_merge")
+    test = test[test["item"].isin(train["item"])]
+    popularity = train.groupby("item", sort=False)["user"].nunique()
+    pop_model = make("most_popular").fit(train)
+    recs = pop_model.recommend(test["user"].unique(), k=5)
+    assert serendipity_at_k(recs, test, 5, popularity, train).sum() == 0.0
+    # an independent per-user loop on random lists
+    other = make("random", seed=1).fit(train).recommend(test["user"].unique(), k=5)
+    order = list(popularity.sort_values(ascending=False, kind="stable").index)
+    seen = train.groupby("user")["item"].apply(set).to_dict()
+    truth = test.groupby("user")["item"].apply(set).to_dict()
+    expected = {}
+    for user, g in other.groupby("user"):
+        pm = [i for i in order if i not in seen.get(user, set())][:5]
+        expected[user] = sum(1 for i in g["item"] if i in truth[user] and i not in pm) / 5
+    got = serendipity_at_k(other, test, 5, popularity, train)
+    assert got.to_dict() == pytest.approx(expected, abs=1e-15)
+    assert got.sum() > 0
+
+
+def test_ranking_metrics_shares_one_join_and_equals_each_metric(ranx_scores):
+    from recsys_study.evaluation.ranking import ranking_metrics
+
+    for recs, truth, _ in ranx_scores:
+        got = ranking_metrics(recs, truth, 5, ["precision", "recall", "ndcg", "map", "map_ir", "mrr", "hit_rate"])
+        for name, series in got.items():
+            pd.testing.assert_series_equal(series, get_metric(name).fn(recs, truth, 5))

@@ -2,14 +2,14 @@
 
 Each metric is a pure function (``ranking``, ``rating``, ``beyond``); ``METRICS`` maps the
 project's metric names to a ``Metric`` record that carries its label and direction
-(STYLE.md rule 13), so result tables name themselves and tuning knows what to maximise.
+, so result tables name themselves and tuning knows what to maximise.
 
 Calling conventions by kind:
 - ``ranking``: ``fn(recs, truth, k, **extra) -> Series per user``;
 - ``rating``: ``fn(truth, pred) -> float``;
 - ``beyond``: ``fn(recs, **extra, k=k) -> Series per user`` or ``float``;
 ``Metric.requires`` names the extra keyword arguments (``n_items``, ``item_features``,
-``item_popularity``, ``n_users``).
+``item_popularity``, ``n_users``, ``seen``).
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from recsys_study.evaluation.ranking import (
     auc_at_k,
     hit_rate_at_k,
     map_at_k,
+    map_ir_at_k,
     mrr_at_k,
     ndcg_at_k,
     precision_at_k,
+    ranking_metrics,
     recall_at_k,
     serendipity_at_k,
 )
@@ -73,10 +75,11 @@ METRICS: dict[str, Metric] = {
         Metric("recall", "ranking", True, recall_at_k, "Recall"),
         Metric("ndcg", "ranking", True, ndcg_at_k, "NDCG"),
         Metric("map", "ranking", True, map_at_k, "MAP"),
+        Metric("map_ir", "ranking", True, map_ir_at_k, "MAP-IR"),
         Metric("mrr", "ranking", True, mrr_at_k, "MRR"),
         Metric("hit_rate", "ranking", True, hit_rate_at_k, "HitRate"),
         Metric("auc", "ranking", True, auc_at_k, "AUC", requires=("n_items",)),
-        Metric("serendipity", "ranking", True, serendipity_at_k, "Serendipity", requires=("item_popularity",)),
+        Metric("serendipity", "ranking", True, serendipity_at_k, "Serendipity", requires=("item_popularity", "seen")),
         Metric("rmse", "rating", False, rmse, "RMSE", per_user=False),
         Metric("mae", "rating", False, mae, "MAE", per_user=False),
         Metric("coverage", "beyond", True, catalog_coverage, "Coverage", requires=("n_items",),
@@ -100,7 +103,7 @@ def get_metric(name: str) -> Metric:
 
 __all__ = [
     "KINDS", "METRICS", "Metric", "get_metric",
-    "precision_at_k", "recall_at_k", "serendipity_at_k", "ndcg_at_k", "map_at_k", "mrr_at_k", "hit_rate_at_k",
+    "precision_at_k", "recall_at_k", "serendipity_at_k", "ndcg_at_k", "map_at_k", "map_ir_at_k", "ranking_metrics", "mrr_at_k", "hit_rate_at_k",
     "auc", "auc_at_k", "rmse", "mae", "per_user_rating_errors",
     "average_recommendation_popularity", "catalog_coverage", "gini_exposure", "intra_list_diversity",
     "new_item_reach", "novelty", "personalization",

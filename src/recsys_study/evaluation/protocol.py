@@ -76,7 +76,8 @@ def _metric_values(name, recs, truth, test, pred, *, k, n_items, train, features
         errors = per_user_rating_errors(test.assign(prediction=pred))
         return errors[name], metric.fn(test[RATING], pred)
     available = {"n_items": n_items, "item_popularity": train.groupby(ITEM)[USER].nunique(),
-                 "n_users": train[USER].nunique(), "item_features": features}
+                 "n_users": train[USER].nunique(), "item_features": features,
+                 "seen": train[[USER, ITEM]]}
     if metric.kind == "ranking":
         series = metric.fn(recs, truth, k, **{r: available[r] for r in metric.requires})
         return series, float(series.mean())

@@ -77,6 +77,42 @@ def _hits_per_user(recs, truth, k):
     return k, n_rel, top
 
 
+def _precision(k, n_rel, top):
+    return _per_user(top[_HIT].astype(float), top, n_rel.index, f"Precision@{k}") / k
+
+
+def _recall(k, n_rel, top):
+    return _per_user(top[_HIT].astype(float), top, n_rel.index, f"Recall@{k}") / n_rel.to_numpy()
+
+
+def _hit_rate(k, n_rel, top):
+    return _per_user(top[_HIT].astype(float), top, n_rel.index, f"HitRate@{k}", agg="max")
+
+
+def _mrr(k, n_rel, top):
+    return _per_user((top[_HIT] / top[RANK]).astype(float), top, n_rel.index, f"MRR@{k}", agg="max")
+
+
+def _ndcg(k, n_rel, top):
+    dcg = _per_user(top[_HIT] / np.log2(top[RANK].astype(float) + 1.0), top, n_rel.index, f"NDCG@{k}")
+    ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
+    return dcg / ideal[np.minimum(n_rel.to_numpy(), k) - 1]
+
+
+def _ap_sum(k, n_rel, top, name):
+    hits_so_far = top[_HIT].astype(float).groupby(top[USER].to_numpy()).cumsum()
+    precision_at_hit = (hits_so_far / top[RANK]).where(top[_HIT], 0.0)
+    return _per_user(precision_at_hit, top, n_rel.index, name)
+
+
+def _map(k, n_rel, top):
+    return _ap_sum(k, n_rel, top, f"MAP@{k}") / np.minimum(n_rel.to_numpy(), k)
+
+
+def _map_ir(k, n_rel, top):
+    return _ap_sum(k, n_rel, top, f"MAP-IR@{k}") / n_rel.to_numpy()
+
+
 def precision_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     """Return Precision@k per user: the share of the k slots filled with a relevant item.
 
@@ -85,8 +121,7 @@ def precision_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series
     in trec_eval, ranx and Microsoft Recommenders. Reference: Herlocker, Konstan, Terveen &
     Riedl (2004), "Evaluating collaborative filtering recommender systems", ACM TOIS 22(1).
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    return _per_user(top[_HIT].astype(float), top, n_rel.index, f"Precision@{k}") / k
+    return _precision(*_hits_per_user(recs, truth, k))
 
 
 def recall_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
@@ -95,9 +130,7 @@ def recall_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     R@k(u) = |L_k(u) ∩ R(u)| / |R(u)| (not capped at k, so it cannot reach 1 when |R(u)| > k).
     Reference: Herlocker et al. (2004), ACM TOIS 22(1); identical to ranx ``recall@k``.
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    hits = _per_user(top[_HIT].astype(float), top, n_rel.index, f"Recall@{k}")
-    return hits / n_rel.to_numpy()
+    return _recall(*_hits_per_user(recs, truth, k))
 
 
 def hit_rate_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
@@ -106,8 +139,7 @@ def hit_rate_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     HR@k(u) = 1[|L_k(u) ∩ R(u)| > 0]. Reference: Deshpande & Karypis (2004), "Item-based
     top-N recommendation algorithms", ACM TOIS 22(1); identical to ranx ``hit_rate@k``.
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    return _per_user(top[_HIT].astype(float), top, n_rel.index, f"HitRate@{k}", agg="max")
+    return _hit_rate(*_hits_per_user(recs, truth, k))
 
 
 def mrr_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
@@ -117,9 +149,7 @@ def mrr_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     Reference: Voorhees (1999), "The TREC-8 question answering track report"; identical to
     ranx ``mrr@k``.
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    rr = (top[_HIT] / top[RANK]).astype(float)
-    return _per_user(rr, top, n_rel.index, f"MRR@{k}", agg="max")
+    return _mrr(*_hits_per_user(recs, truth, k))
 
 
 def ndcg_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
@@ -131,11 +161,7 @@ def ndcg_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     Reference: Järvelin & Kekäläinen (2002), "Cumulated gain-based evaluation of IR
     techniques", ACM TOIS 20(4).
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    dcg = _per_user(top[_HIT] / np.log2(top[RANK].astype(float) + 1.0), top, n_rel.index, f"NDCG@{k}")
-    ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
-    idcg = ideal[np.minimum(n_rel.to_numpy(), k) - 1]
-    return dcg / idcg
+    return _ndcg(*_hits_per_user(recs, truth, k))
 
 
 def map_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
@@ -143,34 +169,70 @@ def map_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
 
     AP@k(u) = Σ_{i ∈ L_k(u) ∩ R(u)} P@rank(i) / min(|R(u)|, k), where P@r is the precision of
     the first r positions. Normalising by min(|R|, k) lets a perfect list score 1 when the user
-    has more than k relevant items (the recsys convention, e.g. Microsoft Recommenders /
-    ``ml_metrics.apk``). ranx ``map@k`` divides by |R(u)| instead; the two agree whenever
-    |R(u)| <= k. Reference: Manning, Raghavan & Schütze (2008), "Introduction to Information
-    Retrieval", ch. 8.4.
+    has more than k relevant items (the recsys convention, e.g. ``ml_metrics.apk``). ranx
+    ``map@k`` and Microsoft Recommenders' ``map_at_k`` divide by |R(u)| instead: that variant is
+    :func:`map_ir_at_k`; the two agree whenever |R(u)| <= k. Reference: Manning, Raghavan &
+    Schütze (2008), "Introduction to Information Retrieval", ch. 8.4.
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    hits_so_far = top[_HIT].astype(float).groupby(top[USER].to_numpy()).cumsum()
-    precision_at_hit = (hits_so_far / top[RANK]).where(top[_HIT], 0.0)
-    ap = _per_user(precision_at_hit, top, n_rel.index, f"MAP@{k}")
-    return ap / np.minimum(n_rel.to_numpy(), k)
+    return _map(*_hits_per_user(recs, truth, k))
+
+
+def map_ir_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
+    """Return truncated AP@k per user normalised by all of the user's relevant items (MAP-IR@k).
+
+    AP-IR@k(u) = Σ_{i ∈ L_k(u) ∩ R(u)} P@rank(i) / |R(u)|: the information-retrieval convention
+    of trec_eval and ranx ``map@k``, and the MAP of Microsoft Recommenders' published benchmark
+    tables. A user with more than k relevant items cannot reach 1. Reference: Voorhees &
+    Harman (2005), "TREC: Experiment and Evaluation in Information Retrieval", MIT Press;
+    Manning, Raghavan & Schütze (2008), ch. 8.4.
+    """
+    return _map_ir(*_hits_per_user(recs, truth, k))
+
+
+def _expected_mask(top: pd.DataFrame, item_popularity: pd.Series, seen: pd.DataFrame, n: int) -> np.ndarray:
+    """Return per row of ``top`` whether its item is in the user's primitive list PM(u).
+
+    PM(u) = the ``n`` most popular items that u has not seen (popularity descending, ties in the
+    order of ``item_popularity``'s index). Global popularity rank r(i) minus the number of
+    items seen by u ranked above i gives i's rank among u's unseen items.
+    """
+    order = item_popularity.sort_values(ascending=False, kind="stable").index
+    rank_of = pd.Series(np.arange(len(order)), index=order)
+    n_items = len(order) + 1
+    users = pd.Index(pd.unique(np.concatenate([top[USER].to_numpy(), seen[USER].to_numpy()])))
+    seen_rank = rank_of.reindex(seen[ITEM]).to_numpy()
+    ok = ~np.isnan(seen_rank)
+    seen_keys = np.sort(users.get_indexer(seen[USER].to_numpy()[ok]).astype(np.int64) * n_items
+                        + seen_rank[ok].astype(np.int64))
+    row_rank = rank_of.reindex(top[ITEM]).to_numpy()
+    known = ~np.isnan(row_rank)
+    base = users.get_indexer(top[USER].to_numpy()).astype(np.int64) * n_items
+    keys = base + np.where(known, row_rank, 0).astype(np.int64)
+    above = np.searchsorted(seen_keys, keys, side="left") - np.searchsorted(seen_keys, base, side="left")
+    is_seen = np.searchsorted(seen_keys, keys, side="right") > np.searchsorted(seen_keys, keys, side="left")
+    return known & ~is_seen & ((np.where(known, row_rank, 0) - above) < n)
+
+
+def _serendipity(k, n_rel, top, item_popularity, seen, n_expected=None):
+    n = k if n_expected is None else int(n_expected)
+    surprising = top[_HIT].to_numpy() & ~_expected_mask(top, item_popularity, seen, n)
+    return _per_user(pd.Series(surprising.astype(float)), top, n_rel.index, f"Serendipity@{k}") / k
 
 
 def serendipity_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int, item_popularity: pd.Series,
-                     *, n_expected: int | None = None) -> pd.Series:
+                     seen: pd.DataFrame, *, n_expected: int | None = None) -> pd.Series:
     """Return Serendipity@k per user: the share of the k slots that are relevant *and* unexpected.
 
-    SRDP@k(u) = |(L_k(u) ∖ PM) ∩ R(u)| / k, where PM, the expected items, is the list of a
-    primitive recommender: here the ``n_expected`` (default k) most popular training items.
-    A relevant item that popularity alone would have shown is useful but not serendipitous.
-    Reference: Ge, Delgado-Battenfeld & Jannach (2010), "Beyond accuracy: evaluating
-    recommender systems by coverage and serendipity", RecSys; Kaminskas & Bridge (2016),
-    ACM TiiS 7(1), for the survey of definitions.
+    SRDP@k(u) = |(L_k(u) ∖ PM(u)) ∩ R(u)| / k, where PM(u), the expected items, is the list a
+    primitive recommender would show u: the ``n_expected`` (default k) most popular training
+    items that u has not seen (``seen``: the training pairs ``user, item``). A relevant item
+    that popularity alone would have shown is useful but not serendipitous, so ``most_popular``
+    scores exactly 0. Reference: Ge, Delgado-Battenfeld & Jannach (2010), "Beyond accuracy:
+    evaluating recommender systems by coverage and serendipity", RecSys (per-user primitive
+    model); Kaminskas & Bridge (2016), ACM TiiS 7(1), for the survey of definitions.
     """
-    k, n_rel, top = _hits_per_user(recs, truth, k)
-    n = k if n_expected is None else int(n_expected)
-    expected = item_popularity.sort_values(ascending=False, kind="stable").index[:n]
-    surprising = top[_HIT] & ~top[ITEM].isin(expected)
-    return _per_user(surprising.astype(float), top, n_rel.index, f"Serendipity@{k}") / k
+    require_columns(seen, (USER, ITEM), source="seen")
+    return _serendipity(*_hits_per_user(recs, truth, k), item_popularity, seen, n_expected)
 
 
 def auc_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int, n_items: int) -> pd.Series:
@@ -210,3 +272,29 @@ def auc_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int, n_items: int) -> p
 
 
 auc = auc_at_k
+
+_FROM_HITS = {"precision": _precision, "recall": _recall, "hit_rate": _hit_rate, "mrr": _mrr, "ndcg": _ndcg,
+              "map": _map, "map_ir": _map_ir}
+
+
+def ranking_metrics(recs: pd.DataFrame, truth: pd.DataFrame, k: int, names, *,
+                    item_popularity: pd.Series | None = None, seen: pd.DataFrame | None = None,
+                    n_items: int | None = None) -> dict[str, pd.Series]:
+    """Return ``{name: per-user Series}`` for several ranking metrics at one k, matching lists once.
+
+    The values are those of the single-metric functions (``ndcg_at_k`` ...); the join of the
+    lists with the truth, its checks and its sort are done once for all of them.
+    """
+    k, n_rel, top = _hits_per_user(recs, truth, k)
+    out = {}
+    for name in names:
+        if name in _FROM_HITS:
+            out[name] = _FROM_HITS[name](k, n_rel, top)
+        elif name == "serendipity":
+            out[name] = _serendipity(k, n_rel, top, item_popularity, seen)
+        elif name == "auc":
+            out[name] = auc_at_k(recs, truth, k, n_items)
+        else:
+            raise KeyError(f"{name!r} is not a ranking metric; ranking metrics: "
+                           f"{', '.join([*_FROM_HITS, 'serendipity', 'auc'])}.")
+    return out
