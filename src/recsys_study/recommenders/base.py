@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
-from recsys_study.recommenders.topk import top_k_sorted
+from recsys_study.recommenders.topk import top_k_excluding
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,15 @@ class Recommender:
     def recommend(self, users, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
         """Return the top-``k`` items for each user as a frame ``user, item, score, rank``.
 
-        Rank is 1-based. Items the user rated in training are excluded when
-        ``exclude_seen``. Users unknown at fit time get the most popular items
-        (logged at WARNING with their count), never an error. Fewer than ``k`` rows
-        appear only when fewer than ``k`` items can be recommended.
+        Rank is 1-based: score descending, ties by lowest item index (the item's position in
+        ``item_index_``), on every machine. Items the user rated in training are excluded when
+        ``exclude_seen``. Users unknown at fit time are scored by ``_cold_scores`` (the most
+        popular items by default; logged at WARNING with their count), never an error. Fewer
+        than ``k`` rows appear only when fewer than ``k`` items can be recommended.
+
+        Work and memory go ``batch_size`` users at a time: one score block from ``_score``
+        (in the model's own dtype, float32 for the factor models: no copy), then a compiled
+        per-row heap skips the seen items and keeps the k best (``topk.top_k_excluding``).
         """
         self._check_fitted()
         if k < 1:
@@ -143,16 +148,14 @@ class Recommender:
         known_idx = idx[known]
         for start in range(0, len(known_idx), self.batch_size):
             batch = known_idx[start:start + self.batch_size]
-            scores = np.array(self._score(batch), dtype=np.float64, copy=True)
-            if exclude_seen:
-                scores[self._seen_entries(batch)] = -np.inf
-            frames.append(self._top_k(known_users[start:start + self.batch_size], scores, k))
+            seen = self.user_items_[batch] if exclude_seen else None
+            frames.append(self._top_k(known_users[start:start + self.batch_size], self._score(batch), k, seen))
         if (~known).any():
             cold = users[~known]
             log.warning("%s: %d user(s) unknown at fit time get the most-popular fallback", self.name, len(cold))
             for start in range(0, len(cold), self.batch_size):
                 block = cold[start:start + self.batch_size]
-                frames.append(self._top_k(block, np.array(self._cold_scores(block), dtype=np.float64), k))
+                frames.append(self._top_k(block, self._cold_scores(block), k, None))
         if not frames:
             return pd.DataFrame({USER: [], ITEM: [], SCORE: [], RANK: []})
         return pd.concat(frames, ignore_index=True)
@@ -160,7 +163,8 @@ class Recommender:
     def _cold_scores(self, users: pd.Index) -> np.ndarray:
         """Return a (len(users), n_items) score block for users unknown at fit time (at most
         ``batch_size`` of them per call): training popularity by default; a model with side
-        information about users (``users_``) overrides it."""
+        information about users (``users_``) overrides it. A block whose rows are one shared
+        row (``np.broadcast_to``, as here) is ranked once for all its users."""
         return np.broadcast_to(self.item_popularity_, (len(users), len(self.item_index_)))
 
     def _seen_entries(self, user_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,21 +172,64 @@ class Recommender:
         seen = self.user_items_[user_idx]
         return np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices
 
-    def _top_k(self, users: pd.Index, scores: np.ndarray, k: int) -> pd.DataFrame:
-        n_items = scores.shape[1]
-        kk = min(k, n_items)
-        # by score descending, ties by item index, on every machine (see recommenders/topk.py)
-        top, top_scores = top_k_sorted(scores, kk, discard_at_most=-np.inf)  # -inf rows are dropped below
-        valid = np.isfinite(top_scores)
-        user_col = np.repeat(users.to_numpy(), kk)
-        rank_col = np.tile(np.arange(1, kk + 1), len(users))
+    def _top_k(self, users: pd.Index, scores: np.ndarray, k: int,
+               exclude: sp.csr_matrix | None = None) -> pd.DataFrame:
+        """Return the frame of each row's ``k`` best items (ties by item index), skipping the stored
+        entries of ``exclude``'s rows; -inf and NaN scores are never recommended."""
+        top, top_scores, lengths = top_k_excluding(scores, k, exclude)
+        valid = np.arange(top.shape[1])[None, :] < lengths[:, None]
+        top_scores = top_scores.astype(np.float64)
+        valid &= np.isfinite(top_scores)
         frame = pd.DataFrame({
-            USER: user_col,
-            ITEM: self.item_index_.to_numpy()[top.ravel()],
-            SCORE: top_scores.ravel(),
-            RANK: rank_col,
+            USER: np.repeat(users.to_numpy(), valid.sum(axis=1)),
+            ITEM: self.item_index_.to_numpy()[top[valid]],
+            SCORE: top_scores[valid],
+            RANK: np.broadcast_to(np.arange(1, top.shape[1] + 1), top.shape)[valid],
         })
-        return frame[valid.ravel()].reset_index(drop=True)
+        return frame
+
+    # -- real-time updating ---------------------------------------------------------------
+    def recommend_for_history(self, history: pd.DataFrame, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Return the top-``k`` items (``item, score, rank``) for one user described by ``history``.
+
+        ``history`` (``item[, rating]``, the user's whole history, e.g. training rows plus new
+        ones) is turned into a one-row user vector x (the rating, else 1, per known item; items
+        unknown at fit time are ignored) and scored without refitting by ``_score_history(x)``:
+        the factor models fold the user in (their least-squares user factors given the fitted
+        item factors; Hu, Koren & Volinsky 2008, eq. 4), the item-based models score x directly
+        (x B for EASE, x Sᵀ for item kNN, x W for RP3beta). ``exclude_seen`` skips the history's
+        items. Same ranking and tie rule as ``recommend``.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        row = self._history_row(history)
+        frame = self._top_k(pd.Index([0]), self._score_history(row), k, row if exclude_seen else None)
+        return frame.drop(columns=USER).reset_index(drop=True)
+
+    def _history_row(self, history: pd.DataFrame) -> sp.csr_matrix:
+        """Return ``history`` as a (1, n_items) float32 CSR row laid out like a row of ``user_items_``."""
+        if not isinstance(history, pd.DataFrame) or ITEM not in history.columns:
+            raise ValueError(f"history must be a DataFrame with an '{ITEM}' column (and optionally "
+                             f"'{RATING}'), got {type(history).__name__}"
+                             + (f" with columns {list(history.columns)}" if isinstance(history, pd.DataFrame) else ""))
+        cols = self.item_index_.get_indexer(history[ITEM])
+        known = cols >= 0
+        if RATING in history.columns:
+            values = history[RATING].to_numpy(dtype=np.float32)[known]
+        else:
+            values = np.ones(int(known.sum()), dtype=np.float32)
+        row = sp.csr_matrix((values, (np.zeros(int(known.sum()), dtype=np.int64), cols[known])),
+                            shape=(1, len(self.item_index_)), dtype=np.float32)
+        row.sum_duplicates()
+        return row
+
+    def _score_history(self, row: sp.csr_matrix) -> np.ndarray:
+        """Return the (1, n_items) scores of a user whose training row would be ``row`` (no refit)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot score a new history without refitting; refit it, or use a "
+            "model with real-time updating (als, item_knn, ease, rp3beta)."
+        )
 
     # -- rating prediction --------------------------------------------------------------
     def predict(self, pairs: pd.DataFrame) -> np.ndarray:

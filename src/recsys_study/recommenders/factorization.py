@@ -160,6 +160,13 @@ class ImplicitALS(_ImplicitWrapper):
         self.num_threads = num_threads
         self.seed = seed
 
+    def _score_history(self, row):
+        """Fold the user in: x_u = (YᵀY + Yᵀ(Cᵘ − I)Y + λI)⁻¹ YᵀCᵘp(u) from the fitted item factors Y
+        (Hu, Koren & Volinsky 2008, eq. 4; implicit's ``recalculate_user``), then x_u Yᵀ."""
+        with threadpool_limits(1, "blas"):
+            factors = self.model_.recalculate_user(0, _implicit_input(row, self.use_ratings))
+        return (np.asarray(factors, dtype=self.item_factors_.dtype) @ self.item_factors_.T)[None, :]
+
     def _make(self):
         from implicit.cpu.als import AlternatingLeastSquares
 

@@ -78,3 +78,9 @@ class RP3Beta(Recommender):
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.x_[user_idx] @ self.weights_).toarray()
+
+    def _score_history(self, row):
+        """Score s = x W for the binary user vector x of the (updated) history (W does not depend on x)."""
+        x = row.astype(np.float32)
+        x.data[:] = 1.0
+        return (x @ self.weights_).toarray()

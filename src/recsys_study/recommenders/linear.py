@@ -70,3 +70,10 @@ class EASE(Recommender):
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.x_[user_idx] @ self.weights_
+
+    def _score_history(self, row):
+        """Score x B for the user vector x of the (updated) history: no refit, B is user-independent."""
+        x = row.astype(np.float32)
+        if not self.use_ratings:
+            x.data[:] = 1.0
+        return x @ self.weights_

@@ -401,6 +401,10 @@ class ItemKNN(_KNN):
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.rated_[user_idx] @ self.similarity_t_).toarray()
 
+    def _score_history(self, row):
+        """Score Σ_{j∈N_k(i)∩I_u} s_ij from the (updated) history's items I_u: x Sᵀ with x binary."""
+        return (_binary(row) @ self.similarity_t_).toarray()
+
     def _predict(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
         offsets = _weighted_mean_offsets(self.similarity_[item_idx], self.centred_[user_idx],
                                          self.rated_[user_idx])

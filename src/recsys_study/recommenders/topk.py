@@ -15,7 +15,11 @@ tied items in that order; before this rule the choice was numpy's and changed wi
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+import scipy.sparse as sp
 
 
 def top_k_columns(scores: np.ndarray, k: int, *, discard_at_most: float | None = None) -> np.ndarray:
@@ -69,3 +73,77 @@ def top_k_sorted(scores: np.ndarray, k: int, *, discard_at_most: float | None = 
     vals = np.take_along_axis(scores, cols, axis=1)
     order = np.lexsort((cols, -vals), axis=1)
     return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def _n_threads(num_threads: int) -> int:
+    if num_threads > 0:
+        return int(num_threads)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _exclusions(exclude, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (indptr, indices) of the columns to skip per row, indices ascending within a row."""
+    if exclude is None:
+        return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    if not isinstance(exclude, sp.csr_matrix):
+        exclude = sp.csr_matrix(exclude)
+    if exclude.shape[0] != n_rows:
+        raise ValueError(f"exclude has {exclude.shape[0]} rows for {n_rows} score rows")
+    if not exclude.has_sorted_indices:
+        exclude = exclude.sorted_indices()
+    indices = exclude.indices.astype(np.int64) if exclude.nnz else np.zeros(1, dtype=np.int64)
+    return exclude.indptr.astype(np.int64), indices
+
+
+def top_k_excluding(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, *, num_threads: int = 0,
+                    rows_per_task: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (columns, values, lengths): each row's ``k`` best columns, skipping its excluded ones.
+
+    Row r ranks the columns j not among ``exclude[r]``'s stored entries (a sparse matrix whose
+    pattern marks, e.g., the items a user has seen) with a finite-or-+inf score (NaN and -inf never
+    qualify) by score descending, ties by lowest column: the first k entries of a stable descending
+    sort. ``columns``/``values`` are (n_rows, k) with the first ``lengths[r]`` entries of row r
+    valid (fewer than k only where fewer columns qualify), ``values`` in the dtype of ``scores``.
+
+    One pass per row with a size-k heap (implicit's ``topk`` does the same in C++), no copy of
+    ``scores`` (float32 stays float32) and no write to it. A block whose rows are all the same
+    row (a ``np.broadcast_to`` view, stride 0: popularity) is ranked once and each row then
+    walks that order skipping its own exclusions. Rows go to ``num_threads`` threads
+    (0 = one per available core; compiled, GIL-free); the result does not depend on it.
+    """
+    from recsys_study.recommenders import _topk_kernel as kern
+
+    scores = np.asarray(scores)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be a 2-d (rows × columns) array, got shape {scores.shape}")
+    if not np.issubdtype(scores.dtype, np.floating) or scores.dtype == np.float16:
+        scores = scores.astype(np.float64)
+    n_rows, n_cols = scores.shape
+    k = max(0, min(int(k), n_cols))
+    cols = np.zeros((n_rows, k), dtype=np.int64)
+    vals = np.zeros((n_rows, k), dtype=scores.dtype)
+    lens = np.zeros(n_rows, dtype=np.int64)
+    if k == 0 or n_rows == 0:
+        return cols, vals, lens
+    indptr, indices = _exclusions(exclude, n_rows)
+    if n_rows > 1 and scores.strides[0] == 0:  # one shared row: rank it once
+        row = scores[0]
+        valid = np.flatnonzero(row > -np.inf)
+        order = valid[np.lexsort((valid, -row[valid]))]  # score descending, ties by column
+        kern._shared_row_top_k(order, row[order], len(order), k, indptr, indices, cols, vals, lens)
+        return cols, vals, lens
+    if not (scores.flags.c_contiguous or scores.strides[1] == scores.itemsize):
+        scores = np.ascontiguousarray(scores)
+    starts = range(0, n_rows, rows_per_task)
+    threads = min(_n_threads(num_threads), len(starts))
+
+    def run(first: int) -> None:
+        kern._heap_top_k(scores, first, min(first + rows_per_task, n_rows), k, indptr, indices, cols, vals, lens)
+
+    if threads <= 1:
+        for first in starts:
+            run(first)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, starts))
+    return cols, vals, lens
