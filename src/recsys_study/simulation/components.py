@@ -1,0 +1,281 @@
+"""The parts of the simulated world, one small frozen dataclass each (RecSim's decomposition).
+
+RecSim (Ie et al. 2019) splits a recommender simulation into a user model, a document (item)
+model, a choice model and a response model; here each part holds its own parameters and
+documented defaults, so one assumption can be varied alone (``WorldConfig.replace``).
+
+The chain simulated (one round = one week; every alive customer visits once a round):
+
+1. **Utility** (``ItemModel``, ``UserModel``): customer c, a clone of real user a(c), values item i at
+   ``u_ci = mu + b_a + b_i + p_a . q_i + sigma_u * eps_ci`` (biased MF fitted on all real ratings,
+   rating-scale units; eps_ci ~ N(0, 1), fixed for the pair).
+2. **Choice** (``ChoiceModel``): shown a slate of k items, the customer picks item j with the
+   multinomial-logit probability ``exp(u_j / tau) / (exp(u_0 / tau) + sum_l exp(u_l / tau))``
+   (McFadden 1974), option 0 = choose nothing with utility ``u_0``.
+3. **Experience and satisfaction** (``ResponseModel``): the realised utility is
+   ``r = u_j + sigma_e * nu`` (``r = u_0`` when nothing was chosen); disconfirmation
+   ``D = r - E`` against the expectation E; satisfaction ``S = D + w (r - r_ref)``
+   (expectation–disconfirmation with a direct performance effect: Oliver 1980; Churchill &
+   Surprenant 1982); the expectation adapts ``E <- E + alpha (r - E)`` (adaptive expectations).
+4. **Loyalty**: the customer returns next round with probability
+   ``sigmoid(g0 + g1 S + h_c)``, ``h_c ~ N(0, sigma_h)`` a stable habit; ``g0, g1`` are set so that
+   a *highly satisfied* customer (S = ``s_high``) stays ``loyalty_ratio`` times as long
+   (expected further visits ``1 / (1 - p)``) as a *merely satisfied* one (S = ``s_satisfied``,
+   return probability ``satisfied_return``). With ``satisfaction_drives_return=False`` every
+   customer returns with ``sigmoid(g0 + g1 s_satisfied + h_c)``, whatever happened.
+5. **Complaints and word of mouth**: a complaint with probability ``sigmoid(c0 - c1 S)``; a highly
+   satisfied customer (S >= ``s_high``) tells ``wom_positive`` people, a dissatisfied one (S < 0)
+   tells ``wom_negative``; new customers arrive as ``Poisson(max(0, base + conv (n+ wom+ - n- wom-)))``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class SimulationConfigError(ValueError):
+    """A world parameter is out of range (the message names it and the fix)."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SimulationConfigError(message)
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+@dataclass(frozen=True)
+class ItemModel:
+    """The catalogue and the true utilities' source.
+
+    min_ratings : items with at least this many real ratings form the catalogue (MF factors of
+        items rated once or twice are mostly prior); default 5.
+    utility_model, utility_params : the registry model fitted on *all* real ratings whose
+        predictions are the true utilities (a rating model exposing biases and factors); default
+        biased MF with 32 factors, 40 epochs.
+    """
+
+    min_ratings: int = 5
+    utility_model: str = "biased_mf"
+    utility_params: dict = field(default_factory=lambda: {"factors": 32, "epochs": 40, "learning_rate": 0.01,
+                                                          "regularization": 0.05})
+
+    def __post_init__(self):
+        _check(self.min_ratings >= 1, f"item.min_ratings={self.min_ratings} must be >= 1.")
+        _check(self.utility_model == "biased_mf",
+               f"item.utility_model={self.utility_model!r}: the true utilities need biases and factors; use 'biased_mf'.")
+
+
+@dataclass(frozen=True)
+class UserModel:
+    """The customers: who they are and what they bring.
+
+    n_customers : initial customers, each a clone of a real user drawn uniformly (with their
+        demographics); default 1000.
+    utility_noise : sigma_u, the sd of the customer's own taste around the clone's MF
+        utility (rating points); default 0.3.
+    history : real ratings of the clone each customer arrives with (the sign-up ratings
+        MovieLens asks for); default 10. The initial expectation E_0 is their mean.
+    habit_sd : sigma_h, sd of the stable return habit h_c on the logit scale; default 0.5.
+    """
+
+    n_customers: int = 1000
+    utility_noise: float = 0.3
+    history: int = 10
+    habit_sd: float = 0.5
+
+    def __post_init__(self):
+        _check(self.n_customers >= 10, f"user.n_customers={self.n_customers} is too few; use at least 10.")
+        _check(self.utility_noise >= 0, f"user.utility_noise={self.utility_noise} must be >= 0.")
+        _check(self.history >= 1, f"user.history={self.history} must be >= 1 (E_0 is their mean).")
+        _check(self.habit_sd >= 0, f"user.habit_sd={self.habit_sd} must be >= 0.")
+
+
+@dataclass(frozen=True)
+class ChoiceModel:
+    """Multinomial logit over the slate plus the outside option.
+
+    temperature : tau (rating points); small = the best item is nearly always taken; default 0.5.
+    outside_utility : u_0, the utility of choosing nothing (rating points); default 3.5
+        (about the mean real rating: a film must beat an average evening elsewhere).
+    """
+
+    temperature: float = 0.5
+    outside_utility: float = 3.5
+
+    def __post_init__(self):
+        _check(self.temperature > 0, f"choice.temperature={self.temperature} must be > 0.")
+
+    def probabilities(self, utilities: np.ndarray) -> np.ndarray:
+        """Return (n, k + 1) choice probabilities; column 0 is the outside option (NaN utility = not shown)."""
+        z = np.column_stack([np.full(len(utilities), self.outside_utility), utilities]) / self.temperature
+        z = np.where(np.isnan(z), -np.inf, z)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    """Experience -> satisfaction -> return, complaints and word of mouth (formulas in the module docstring).
+
+    Defaults: experience_noise sigma_e = 0.5; performance_weight w = 0.5, reference r_ref = 3.5;
+    adaptation alpha = 0.2; bands s_satisfied = 0.5 (merely satisfied), s_high = 1.5 (highly
+    satisfied from here; S < 0 is dissatisfied); satisfied_return = 0.95 (twenty expected further
+    visits); loyalty_ratio = 6 (the "six times as loyal" claim); complaint c0 = -3, c1 = 2;
+    wom_positive = 3 people, wom_negative = 20 people (the "tells 20 others" claim);
+    wom_conversion = 0.01 (share of told people who join, or who stay away);
+    base_arrivals = 0.01 of the initial customers per round.
+    """
+
+    experience_noise: float = 0.5
+    performance_weight: float = 0.5
+    reference: float = 3.5
+    adaptation: float = 0.2
+    s_satisfied: float = 0.5
+    s_high: float = 1.5
+    satisfied_return: float = 0.95
+    loyalty_ratio: float = 6.0
+    satisfaction_drives_return: bool = True
+    complaint_intercept: float = -3.0
+    complaint_slope: float = 2.0
+    wom_positive: float = 3.0
+    wom_negative: float = 20.0
+    wom_conversion: float = 0.01
+    base_arrivals: float = 0.01
+
+    def __post_init__(self):
+        _check(0 <= self.adaptation <= 1, f"response.adaptation={self.adaptation} must be in [0, 1].")
+        _check(0 < self.satisfied_return < 1, f"response.satisfied_return={self.satisfied_return} must be in (0, 1).")
+        _check(self.loyalty_ratio >= 1, f"response.loyalty_ratio={self.loyalty_ratio} must be >= 1 "
+               "(a highly satisfied customer is at least as loyal as a merely satisfied one).")
+        _check(self.s_high > self.s_satisfied, "response.s_high must exceed response.s_satisfied.")
+        _check(self.experience_noise >= 0, f"response.experience_noise={self.experience_noise} must be >= 0.")
+        _check(min(self.wom_positive, self.wom_negative, self.wom_conversion, self.base_arrivals) >= 0,
+               "response.wom_positive, wom_negative, wom_conversion and base_arrivals must be >= 0.")
+
+    def return_coefficients(self) -> tuple[float, float]:
+        """Return (g0, g1): ``1/(1 - p(s_high)) = loyalty_ratio / (1 - satisfied_return)`` at h = 0."""
+        p_mid = self.satisfied_return
+        p_high = 1.0 - (1.0 - p_mid) / self.loyalty_ratio
+        g1 = (_logit(p_high) - _logit(p_mid)) / (self.s_high - self.s_satisfied) if p_high > p_mid else 0.0
+        return _logit(p_mid) - g1 * self.s_satisfied, g1
+
+    def return_logit(self, satisfaction: np.ndarray, habit: np.ndarray) -> np.ndarray:
+        """Return the logit of the probability of returning next round."""
+        g0, g1 = self.return_coefficients()
+        s = satisfaction if self.satisfaction_drives_return else np.full_like(satisfaction, self.s_satisfied)
+        return g0 + g1 * s + habit
+
+    def satisfaction(self, realised: np.ndarray, expectation: np.ndarray) -> np.ndarray:
+        """Return ``S = (r - E) + w (r - r_ref)``."""
+        return (realised - expectation) + self.performance_weight * (realised - self.reference)
+
+
+@dataclass(frozen=True)
+class Economics:
+    """Money: each chosen item is one sale of ``price`` with ``margin``; weekly discount rate.
+
+    Defaults: price 4.0 (a rental), margin 0.3, weekly_discount 0.002 (about 11 % a year).
+    """
+
+    price: float = 4.0
+    margin: float = 0.3
+    weekly_discount: float = 0.002
+
+    def __post_init__(self):
+        _check(self.price > 0 and 0 < self.margin <= 1, "economics.price must be > 0 and margin in (0, 1].")
+        _check(self.weekly_discount >= 0, "economics.weekly_discount must be >= 0.")
+
+
+@dataclass(frozen=True)
+class SurveyModel:
+    """The per-round satisfaction survey: who answers and how the answers relate to the latent state.
+
+    response_rate : share of each round's visitors who answer (default 0.2).
+    loadings : standardised loadings per construct (3 indicators each), answers
+        ``clip(round(c + s x), 1, scale)`` as ``data.survey.simulate_survey`` (``c = 1 + 0.6 (scale - 1)``,
+        ``s = (scale - 1) / 5``), ``x = l z + sqrt(1 - l^2) e`` with z the standardised latent value.
+    Constructs: Personalisation (the slate's expected best utility, the logit inclusive value
+    ``tau log(exp(u_0/tau) + sum_j exp(u_j/tau))``), Satisfaction (S), Loyalty (the return logit).
+    """
+
+    response_rate: float = 0.2
+    scale: int = 10
+    loadings: dict = field(default_factory=lambda: {"Personalisation": (0.85, 0.80, 0.90),
+                                                    "Satisfaction": (0.90, 0.85, 0.85),
+                                                    "Loyalty": (0.85, 0.90, 0.80)})
+
+    def __post_init__(self):
+        _check(0 < self.response_rate <= 1, f"survey.response_rate={self.response_rate} must be in (0, 1].")
+        bad = {c: v for c, v in self.loadings.items() if not all(0 < x < 1 for x in v)}
+        _check(not bad, f"survey.loadings {bad} must lie in (0, 1).")
+
+
+_PARTS = {"item": ItemModel, "user": UserModel, "choice": ChoiceModel, "response": ResponseModel,
+          "economics": Economics, "survey": SurveyModel}
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Every assumption of one world: its parts plus the platform (k, rounds, refit interval).
+
+    k : slate size (default 10); rounds : weeks simulated (default 50); refit_every : the recommender
+    is refitted on everything logged every this many rounds (default 5; the feedback loop).
+    """
+
+    item: ItemModel = field(default_factory=ItemModel)
+    user: UserModel = field(default_factory=UserModel)
+    choice: ChoiceModel = field(default_factory=ChoiceModel)
+    response: ResponseModel = field(default_factory=ResponseModel)
+    economics: Economics = field(default_factory=Economics)
+    survey: SurveyModel = field(default_factory=SurveyModel)
+    k: int = 10
+    rounds: int = 50
+    refit_every: int = 5
+
+    def __post_init__(self):
+        _check(self.k >= 1, f"k={self.k} must be >= 1.")
+        _check(self.rounds >= 2, f"rounds={self.rounds} must be >= 2.")
+        _check(self.refit_every >= 1, f"refit_every={self.refit_every} must be >= 1.")
+
+    @classmethod
+    def from_dict(cls, spec: dict | None = None) -> WorldConfig:
+        """Build from ``{"user": {...}, "choice": {...}, ..., "k": 10, ...}`` (YAML / notebook parameters)."""
+        spec = dict(spec or {})
+        unknown = sorted(set(spec) - set(_PARTS) - {"k", "rounds", "refit_every"})
+        _check(not unknown, f"unknown world parameter group(s) {unknown}; use {sorted(_PARTS)} or k, rounds, refit_every.")
+        kwargs = {}
+        for name, part in _PARTS.items():
+            values = dict(spec.pop(name, None) or {})
+            names = {f.name for f in dataclasses.fields(part)}
+            bad = sorted(set(values) - names)
+            _check(not bad, f"{name} has no parameter(s) {bad}; its parameters are {sorted(names)}.")
+            kwargs[name] = part(**values)
+        return cls(**kwargs, **spec)
+
+    def replace(self, **changes) -> WorldConfig:
+        """Return a copy with dotted changes, e.g. ``replace(**{"choice.temperature": 1.0, "rounds": 20})``."""
+        parts = {name: {} for name in _PARTS}
+        top = {}
+        for key, value in changes.items():
+            group, _, name = key.partition(".")
+            if name:
+                _check(group in parts, f"unknown parameter group {group!r} in {key!r}; use one of {sorted(_PARTS)}.")
+                names = {f.name for f in dataclasses.fields(_PARTS[group])}
+                _check(name in names, f"{group} has no parameter {name!r}; its parameters are {sorted(names)}.")
+                parts[group][name] = value
+            else:
+                _check(key in ("k", "rounds", "refit_every"), f"unknown world parameter {key!r}.")
+                top[key] = value
+        new = {name: dataclasses.replace(getattr(self, name), **vals) for name, vals in parts.items() if vals}
+        return dataclasses.replace(self, **new, **top)
+
+    def to_dict(self) -> dict:
+        """Return the nested parameters (for tracking)."""
+        return dataclasses.asdict(self)
