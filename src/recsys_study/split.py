@@ -28,6 +28,10 @@ class Split:
     valid: pd.DataFrame | None = None
     spec: dict = field(default_factory=dict)
     dropped: dict = field(default_factory=dict)
+    test_cold_items: pd.DataFrame | None = None
+    """Test rows dropped because their item never occurs in training (their user does): no model
+    can recommend them, but a protocol that counts them as relevant (as some published tables
+    do) needs them back."""
 
     def summary(self) -> pd.DataFrame:
         """Return one row per part: rows, users, items."""
@@ -62,9 +66,11 @@ def _finish(df: pd.DataFrame, label: np.ndarray, spec: dict) -> Split:
     valid = df[label == 1].reset_index(drop=True) if (label == 1).any() or spec.get("valid_frac") else None
     test = df[label == 2].reset_index(drop=True)
     dropped: dict = {}
+    cold_items = test[test[USER].isin(train[USER].unique()) & ~test[ITEM].isin(train[ITEM].unique())]
     test = _drop_cold(test, train, "test", dropped)
     valid = _drop_cold(valid, train, "valid", dropped)
-    return Split(train=train, test=test, valid=valid, spec=spec, dropped=dropped)
+    return Split(train=train, test=test, valid=valid, spec=spec, dropped=dropped,
+                 test_cold_items=cold_items.reset_index(drop=True))
 
 
 def random_split(df: pd.DataFrame, *, test_frac: float = 0.25, valid_frac: float = 0.0, seed: int = 42) -> Split:

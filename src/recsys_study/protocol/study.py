@@ -1,0 +1,220 @@
+"""The comparison study: every family on several datasets, repeated over seeds, under one protocol.
+
+For each dataset and seed: a per-user stratified split (``test_frac`` per user, the seed), a
+validation split carved from its train part, each model's grid searched there
+(:func:`recsys_study.protocol.tuning.tune_specs`, never the test part), then one
+:func:`recsys_study.protocol.core.compare` on the test part. Across seeds a model's metric is
+summarised by the mean of its per-seed means and a Student-t 95 % interval over seeds,
+x̄ ± t_{0.975, S−1} · s / √S (S seeds): the variation a new split would bring, which a
+bootstrap over the users of one split understates. Pairwise differences are tested per user
+(paired over (seed, user) units, Wilcoxon signed-rank) and Holm-corrected over all pairs of
+models (Holm 1979; Demšar 2006, JMLR 7, on comparing recommenders/classifiers).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from recsys_study.constants import USER
+from recsys_study.evaluation import get_metric
+from recsys_study.evaluation.stats import holm, paired_test
+from recsys_study.progress import progress
+from recsys_study.protocol.core import METRIC, MODEL, VALUE, Protocol, compare, model_label
+from recsys_study.protocol.relevance import ProtocolError
+from recsys_study.protocol.tuning import shrink_grids, tune_specs, validation_split
+from recsys_study.split import user_stratified_split
+
+DATASET, SEED = "dataset", "seed"
+
+
+def mean_ci(values, *, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Return (mean, lower, upper) of a Student-t interval: x̄ ± t_{1−α/2, n−1} s/√n (NaN bounds for n < 2)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(sps.t.ppf(1 - alpha / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def pairwise_tests(per_user: pd.DataFrame, metric: str, *, models: Sequence[str] | None = None,
+                   method: str = "wilcoxon", alpha: float = 0.05) -> pd.DataFrame:
+    """Return one row per pair of models: paired test of ``metric`` over shared units, Holm-adjusted.
+
+    Units are (seed, user) when a ``seed`` column is present, else users. Columns: model_a,
+    model_b, n, mean_diff (a − b), p_value, p_adjusted, significant.
+    """
+    rows = per_user[per_user[METRIC] == metric]
+    if rows.empty:
+        raise ProtocolError(f"metric {metric!r} is not in the results; found {sorted(per_user[METRIC].unique())}.")
+    unit = [SEED, USER] if SEED in rows.columns else [USER]
+    wide = rows.pivot_table(index=unit, columns=MODEL, values=VALUE, aggfunc="mean")
+    names = list(models) if models is not None else list(wide.columns)
+    records = []
+    for a, b in itertools.combinations(names, 2):  # a few dozen pairs, each vectorised over users
+        res = paired_test(wide[a], wide[b], method=method)
+        records.append({"model_a": a, "model_b": b, "n": res["n"], "mean_diff": res["mean_diff"],
+                        "p_value": res["p_value"]})
+    out = pd.DataFrame(records, columns=["model_a", "model_b", "n", "mean_diff", "p_value"])
+    out["p_adjusted"] = holm(out["p_value"].to_numpy()) if len(out) else []
+    out["significant"] = out["p_adjusted"] < alpha
+    return out
+
+
+def significance_matrix(tests: pd.DataFrame) -> pd.DataFrame:
+    """Return the symmetric model x model matrix of Holm-adjusted p-values (diagonal NaN)."""
+    names = list(dict.fromkeys([*tests["model_a"], *tests["model_b"]]))
+    m = pd.DataFrame(np.nan, index=names, columns=names)
+    for row in tests.itertuples():
+        m.loc[row.model_a, row.model_b] = m.loc[row.model_b, row.model_a] = row.p_adjusted
+    return m
+
+
+@dataclass
+class ComparisonStudy:
+    """Everything the comparison notebook shows, for every dataset and seed."""
+
+    protocol: Protocol
+    per_user: pd.DataFrame      # dataset, seed, model, user, metric, value
+    summary: pd.DataFrame       # dataset, seed, one row per model: metric means, times, memory
+    segments: pd.DataFrame      # dataset, seed, model, segment_kind, segment, user, metric, value
+    tuned: pd.DataFrame         # dataset, seed, model, params chosen on validation
+    wall_time_s: float
+
+    def table(self, dataset: str, metrics: Sequence[str] | None = None, *, alpha: float = 0.05) -> pd.DataFrame:
+        """Return rows = models, columns ``(metric, mean|lower|upper)``: mean over seeds and its t-interval."""
+        sub = self.summary[self.summary[DATASET] == dataset]
+        if sub.empty:
+            raise ProtocolError(f"no results for dataset {dataset!r}; have {sorted(self.summary[DATASET].unique())}.")
+        metrics = list(metrics) if metrics is not None else self.metric_labels()
+        records = {}
+        for model, g in sub.groupby(MODEL, sort=False):
+            rec = {}
+            for label in metrics:
+                mean, lower, upper = mean_ci(g[label], alpha=alpha)
+                rec[(label, "mean")], rec[(label, "lower")], rec[(label, "upper")] = mean, lower, upper
+            records[model] = rec
+        out = pd.DataFrame.from_dict(records, orient="index")
+        out.columns = pd.MultiIndex.from_tuples(out.columns, names=["metric", "stat"])
+        out.index.name = MODEL
+        return out
+
+    def metric_labels(self) -> list[str]:
+        """Return the metric labels of the summary, in protocol order."""
+        labels = []
+        for k in self.protocol.ks:
+            for name in self.protocol.metrics:
+                metric = get_metric(name)
+                label = metric.label() if metric.kind == "rating" else metric.label(k)
+                if label in self.summary.columns and label not in labels:
+                    labels.append(label)
+        return labels
+
+    def formatted(self, dataset: str, metrics: Sequence[str], *, digits: int = 3) -> pd.DataFrame:
+        """Return the table as text ``mean ± half-width`` per cell, sorted by the first metric."""
+        table = self.table(dataset, metrics)
+        first = metrics[0]
+        better = get_metric_by_label(first)
+        table = table.sort_values((first, "mean"), ascending=not better.higher_is_better)
+        out = pd.DataFrame(index=table.index)
+        for label in metrics:
+            mean, lower, upper = table[(label, "mean")], table[(label, "lower")], table[(label, "upper")]
+            out[label] = [f"{m:.{digits}f} ± {(u - lo) / 2:.{digits}f}" if np.isfinite(u) else f"{m:.{digits}f}"
+                          for m, lo, u in zip(mean, lower, upper)]
+        return out
+
+    def tests(self, dataset: str, metric: str) -> pd.DataFrame:
+        """Return the Holm-corrected pairwise tests of ``metric`` on ``dataset``."""
+        return pairwise_tests(self.per_user[self.per_user[DATASET] == dataset], metric)
+
+    def resources(self, dataset: str) -> pd.DataFrame:
+        """Return mean fit time, recommend time and fit peak memory per model over seeds."""
+        sub = self.summary[self.summary[DATASET] == dataset]
+        return sub.groupby(MODEL, sort=False)[["fit_time_s", "recommend_time_s", "fit_peak_mb"]].mean()
+
+    def segment_table(self, dataset: str, kind: str, metric: str) -> pd.DataFrame:
+        """Return the mean ``metric`` per model and segment of ``kind`` (over seeds and users)."""
+        seg = self.segments
+        sub = seg[(seg[DATASET] == dataset) & (seg["segment_kind"] == kind) & (seg[METRIC] == metric)]
+        return sub.pivot_table(index=MODEL, columns="segment", values=VALUE, aggfunc="mean", sort=False)
+
+    def conclusion(self, dataset: str, metric: str, *, alpha: float = 0.05) -> str:
+        """Return sentences, generated from the numbers, on who wins ``metric`` and where it is not significant."""
+        table = self.table(dataset, [metric])
+        higher = get_metric_by_label(metric).higher_is_better
+        order = table[(metric, "mean")].sort_values(ascending=not higher)
+        best, runner = order.index[0], order.index[1] if len(order) > 1 else None
+        lo, hi = table.loc[best, (metric, "lower")], table.loc[best, (metric, "upper")]
+        ci = f" (95 % CI over seeds {lo:.3f}–{hi:.3f})" if np.isfinite(hi) else ""
+        text = [f"On {dataset}, {best} has the best {metric}: {order.iloc[0]:.3f}{ci}."]
+        if runner is not None:
+            tests = self.tests(dataset, metric)
+            pair = tests[((tests["model_a"] == best) & (tests["model_b"] == runner))
+                         | ((tests["model_a"] == runner) & (tests["model_b"] == best))].iloc[0]
+            p = pair["p_adjusted"]
+            p_text = "< 1e-4" if p < 1e-4 else f"= {p:.3g}"
+            verdict = "significantly" if p < alpha else "not significantly"
+            text.append(f"It is {verdict} ahead of the runner-up {runner} ({order.iloc[1]:.3f}; Holm-adjusted "
+                        f"p {p_text}).")
+            ties = tests[~tests["significant"]]
+            text.append(f"{len(ties)} of {len(tests)} model pairs do not differ significantly at α = {alpha}.")
+        return " ".join(text)
+
+
+def get_metric_by_label(label: str):
+    """Return the metric record behind a label such as ``NDCG@10`` or ``RMSE``."""
+    return get_metric(_METRIC_NAMES.get(label.split("@")[0], label.split("@")[0]))
+
+
+_METRIC_NAMES = {"Precision": "precision", "Recall": "recall", "NDCG": "ndcg", "MAP": "map", "MAP-IR": "map_ir",
+                 "MRR": "mrr", "HitRate": "hit_rate", "AUC": "auc", "Serendipity": "serendipity", "RMSE": "rmse",
+                 "MAE": "mae", "Coverage": "coverage", "Gini": "gini", "ILD": "diversity", "Novelty": "novelty",
+                 "Personalization": "personalization", "ARP": "arp"}
+
+
+def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *, seeds: Sequence[int],
+                   protocol: Protocol, tuning_budget: int = 2, test_frac: float = 0.25, valid_frac: float = 0.25,
+                   segments: Sequence[str] = (), measure_memory: bool = True, log: bool = True,
+                   experiment: str | None = None) -> ComparisonStudy:
+    """Run the comparison study: each dataset x seed is split, tuned on validation and compared on test.
+
+    ``datasets`` maps a name to a :class:`recsys_study.data.Dataset`; ``models`` are registry specs
+    (with optional ``grid``, ``metric``, ``label``); ``tuning_budget`` keeps the first values of each
+    grid parameter (1 = no search). A model whose spec needs data the dataset lacks (e.g. the
+    demographic model without a users frame) raises before anything is fitted.
+    """
+    if not seeds:
+        raise ProtocolError("the comparison needs at least one seed; pass e.g. seeds=[1, 2, 3, 4, 5].")
+    start = time.perf_counter()
+    specs = shrink_grids(list(models), max_values=max(1, int(tuning_budget)))
+    per_user, summary, segs, tuned_rows = [], [], [], []
+    for (name, data), seed in progress(list(itertools.product(datasets.items(), seeds)), desc="dataset x seed"):
+        split = user_stratified_split(data.interactions, test_frac=test_frac, seed=seed)
+        inner = validation_split(split.train, valid_frac=valid_frac, seed=seed)
+        users = getattr(data, "users", None)
+        tuned, _ = tune_specs(specs, inner, protocol=protocol, items=data.items, users=users, seed=seed,
+                              log=log, experiment=experiment, dataset=data)
+        comparison = compare(tuned, split, protocol=protocol, items=data.items, users=users, segments=segments,
+                             log=log, experiment=experiment, dataset=data, measure_memory=measure_memory,
+                             keep_models=False, run_prefix=f"{name}/seed{seed}/",
+                             extra_params={DATASET: name, SEED: seed})
+        tag = {DATASET: name, SEED: seed}
+        per_user.append(comparison.per_user.assign(**tag))
+        summary.append(comparison.summary.assign(**tag))
+        if len(comparison.segments):
+            segs.append(comparison.segments.assign(**tag))
+        tuned_rows += [{**tag, MODEL: model_label(s), "params": s.get("params", {})} for s in tuned]
+    return ComparisonStudy(protocol=protocol, per_user=pd.concat(per_user, ignore_index=True),
+                           summary=pd.concat(summary, ignore_index=True),
+                           segments=pd.concat(segs, ignore_index=True) if segs else pd.DataFrame(),
+                           tuned=pd.DataFrame(tuned_rows), wall_time_s=time.perf_counter() - start)
