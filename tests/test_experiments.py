@@ -39,7 +39,9 @@ TOY_BODY = textwrap.dedent("""
 
 
 @pytest.fixture
-def toy(tmp_path):
+def toy(tmp_path, monkeypatch):
+    # notebooks must live inside the repository: the toy's repository is tmp_path
+    monkeypatch.setenv("RECSYS_STUDY_ROOT", str(tmp_path))
     nb = _notebook(tmp_path / "toy.ipynb", TOY_BODY)
 
     def write_yaml(text: str) -> Path:

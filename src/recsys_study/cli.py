@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -11,9 +12,14 @@ Reproducible study of personalised recommendation for CRM.
 
 Experiments are YAML files under experiments/ that name notebooks and parameter grids.
 `run` executes each notebook with papermill into reports/runs/<experiment>/, logs every
-run to MLflow (a local store mlruns.db unless MLFLOW_TRACKING_URI is set) and rebuilds
-reports/index.html. A failing notebook is reported and the others go on; the exit
-code is then 1. A malformed YAML file is rejected before anything runs (exit code 2).
+run to MLflow (a local store mlruns.db unless MLFLOW_TRACKING_URI is set) and updates
+reports/index.html after each notebook (notebook, HTML, results.json and index change
+together). A failing notebook is reported and the others go on; the exit code is then 1.
+Refused before anything runs (exit code 2): a malformed experiment file (shapes, types,
+ranges, model names, paths outside the repository) or a tracking store that cannot be
+reached or written. SIGINT / SIGTERM stop the running notebook, mark its MLflow runs
+KILLED, keep the finished reports and exit 130 / 143. A second run of the same
+experiment waits for the first (or, with --no-wait, is refused).
 """
 
 EPILOG = """\
@@ -37,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--only", action="append", metavar="NAME",
                      help="run only this run name (repeatable; a grid base name selects all its variants)")
     run.add_argument("--reports-dir", type=Path, default=None, help="where reports go (default: reports/)")
-    run.add_argument("--no-report", action="store_true", help="do not rebuild reports/index.html afterwards")
+    run.add_argument("--no-report", action="store_true", help="do not update reports/index.html")
+    run.add_argument("--no-wait", action="store_true",
+                     help="refuse (exit 2) instead of waiting when the same experiment is already running")
     lst = sub.add_parser("list", help="list experiments and their runs")
     lst.add_argument("directory", nargs="?", type=Path, default=None, help="default: experiments/")
     rep = sub.add_parser("report", help="rebuild reports/index.html from the executed notebooks")
@@ -53,15 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     from recsys_study import experiments, reports
 
     if args.command == "run":
+        from recsys_study import tracking
+
         try:
             exp = experiments.load_experiment(args.experiment, quick=args.quick)
-            results = experiments.run_experiment(exp, only=args.only, reports_dir=args.reports_dir)
-        except experiments.ExperimentSpecError as err:
+            results = experiments.run_experiment(exp, only=args.only, reports_dir=args.reports_dir,
+                                                 report=not args.no_report, wait=not args.no_wait)
+        except (experiments.ExperimentSpecError, tracking.TrackingStoreError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt as err:  # experiments.Interrupted for SIGINT/SIGTERM during the runs
+            signum = getattr(err, "signum", signal.SIGINT)
+            print(f"interrupted by {signal.Signals(signum).name}: the running notebook was stopped and its MLflow "
+                  "runs marked KILLED; reports of finished runs are kept.", file=sys.stderr)
+            return 128 + signum
         if not args.no_report:
-            index = reports.build_index(args.reports_dir)
-            print(f"report: {index}")
+            print(f"report: {Path(args.reports_dir or tracking.project_root() / 'reports') / 'index.html'}")
         failed = [r for r in results if r.status != "ok"]
         for r in results:
             print(f"{'ok    ' if r.status == 'ok' else 'FAILED'} {exp.name}/{r.name} ({r.seconds:.1f} s)"

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import difflib
+import hashlib
 import itertools
 import json
+import math
 import os
+import re
+import signal
+import sys
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,10 +77,65 @@ def execute_notebook(
 # -- experiment YAML files ------------------------------------------------------------------------
 TOP_KEYS = {"name", "description", "runs"}
 RUN_KEYS = {"name", "notebook", "parameters", "grid", "quick", "headline"}
+#: experiment and run names become file and folder names: letters, digits and ``_ . = + -``, no leading dot
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=+-]{0,99}")
+_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_.+-]{1,40}")
+
+#: types of parameters whose notebook default (None, or an expression) says nothing; written as annotations.
+#: An annotation in the parameters cell (``sample_frac: float | None = None``) takes precedence.
+PARAMETER_TYPES = {
+    "sample_frac": "float | None",
+    "relevance_threshold": "float | None",
+}
+#: admissible values of numeric parameters (every element, for a list of numbers), in interval notation.
+#: A comment ``# range: [a, b)`` on the parameter's line in the parameters cell takes precedence.
+PARAMETER_RANGES = {
+    "seed": "[0, inf)",
+    "sample_frac": "(0, 1]",
+    "head_frac": "(0, 1)",
+    "test_frac": "(0, 1)",
+    "valid_frac": "(0, 1)",
+    "k": "[1, inf)",
+    "n_boot": "[1, inf)",
+    "mc_boot": "[1, inf)",
+    "replications": "[1, inf)",
+    "recovery_n": "[2, inf)",
+    "n": "[2, inf)",
+    "sizes": "[2, inf)",
+    "scale": "[2, inf)",
+    "n_folds": "[2, inf)",
+    "n_train_ratings": "[1, inf)",
+    "n_min": "[0, inf)",
+    "weight_step": "(0, 1]",
+    "cut_points": "(0, 1)",
+    "clv_months": "[1, inf)",
+    "monthly_discount": "[0, 1)",
+    "contact_cost": "[0, inf)",
+    "retention_value": "[0, inf)",
+    "offer_cost": "[0, inf)",
+    "offer_value": "[0, inf)",
+    "take_rate": "[0, 1]",
+    "top_share": "(0, 1]",
+    "smoothing": "[0, 1]",
+}
+#: parameters that name models: checked against a registry (strings and ``{algorithm: NAME}`` specs alike)
+MODEL_PARAMETER = re.compile(r"(algorithms?|components|models)$")
 
 
 class ExperimentSpecError(ValueError):
     """An experiment YAML file is malformed; raised before anything runs, naming the problem."""
+
+
+class ExperimentBusyError(ExperimentSpecError):
+    """Another process is running the same experiment (and the caller asked not to wait)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while an experiment ran; ``signum`` says which (exit code 128 + signum)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @dataclass
@@ -98,65 +161,309 @@ class Experiment:
 UNKNOWN_DEFAULT = object()  # a default that is not a literal (an expression): its type is not checked
 
 
-def _notebook_parameters(notebook: Path) -> dict:
-    """Return ``{name: default}`` for the names assigned at top level in the cell tagged ``parameters``.
+@dataclass
+class Declared:
+    """A parameter of a notebook's ``parameters`` cell: its default, accepted types and range (if declared)."""
+
+    default: object
+    types: frozenset[str] | None = None   # names among int, float, str, bool, list, dict, None
+    range: str | None = None
+
+
+def _read_notebook(notebook: Path, where: str, label: str):
+    import nbformat
+
+    try:
+        return nbformat.read(str(notebook), as_version=4)
+    except Exception:  # NotJSONError, ValidationError, UnicodeDecodeError...: never quote the file back
+        raise ExperimentSpecError(
+            f"{where}: notebook {label!r} is not a readable Jupyter notebook (.ipynb JSON); "
+            "point 'notebook' at a notebook saved by Jupyter."
+        ) from None
+
+
+def _annotation_types(node) -> frozenset[str] | None:
+    """Return the type names an annotation admits (``float | None`` -> {float, None}); None if unknown."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return frozenset({"None"})
+        if isinstance(node.value, str):
+            try:
+                return _annotation_types(ast.parse(node.value, mode="eval").body)
+            except SyntaxError:
+                return None
+        return None
+    if isinstance(node, ast.Name):
+        base = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list", "tuple": "list",
+                "dict": "dict", "None": "None"}.get(node.id)
+        return frozenset({base}) if base else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, right = _annotation_types(node.left), _annotation_types(node.right)
+        return left | right if left is not None and right is not None else None
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        if node.value.id in ("Optional", "Union"):
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            found = [_annotation_types(part) for part in parts]
+            if any(f is None for f in found):
+                return None
+            out = frozenset().union(*found)
+            return out | {"None"} if node.value.id == "Optional" else out
+        return _annotation_types(node.value)
+    return None
+
+
+def _default_types(default) -> frozenset[str] | None:
+    if default is UNKNOWN_DEFAULT or default is None:
+        return None
+    for python_type, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"),
+                              ((list, tuple), "list"), (dict, "dict")):
+        if isinstance(default, python_type):
+            return frozenset({name})
+    return None
+
+
+_RANGE_COMMENT = re.compile(r"^(\w+)\s*(?::[^=]*)?=[^#]*#.*?\brange\s*[:=]?\s*([\[(][^\])]*[\])])")
+
+
+def _notebook_declarations(nb, label: str) -> dict[str, Declared]:
+    """Return ``{name: Declared}`` for the names assigned at top level in the cell tagged ``parameters``.
 
     Read with ``ast`` rather than papermill's line parser, which misses assignments whose
     comment holds an ``=`` or whose value spans several lines (a list of model specs).
-    Defaults that are not literals map to ``UNKNOWN_DEFAULT``.
+    Defaults that are not literals map to ``UNKNOWN_DEFAULT``. Accepted types come from the
+    annotation, else ``PARAMETER_TYPES``, else the default's type; ranges from a ``# range: [a, b]``
+    comment, else ``PARAMETER_RANGES``.
     """
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if not cells:
-        raise ExperimentSpecError(f"{notebook}: no cell tagged 'parameters'; papermill cannot inject parameters.")
-    params: dict = {}
-    for node in ast.parse(cells[0].source).body:
+        raise ExperimentSpecError(f"{label}: no cell tagged 'parameters'; papermill cannot inject parameters.")
+    source = cells[0].source
+    try:
+        body = ast.parse(source).body
+    except SyntaxError as err:
+        raise ExperimentSpecError(f"{label}: the parameters cell is not valid Python ({err.msg}, line {err.lineno}).")
+    comment_ranges = {}
+    for line in source.splitlines():
+        match = _RANGE_COMMENT.match(line)
+        if match:
+            comment_ranges[match.group(1)] = match.group(2)
+    params: dict[str, Declared] = {}
+    for node in body:
+        annotation = None
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign):
-            targets, value = [node.target], node.value
+            targets, value, annotation = [node.target], node.value, node.annotation
         else:
             continue
         try:
             default = ast.literal_eval(value) if value is not None else UNKNOWN_DEFAULT
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError):
             default = UNKNOWN_DEFAULT
         for target in targets:
             names = [leaf.id for leaf in ast.walk(target) if isinstance(leaf, ast.Name)]
             for name in names:
-                params[name] = default if len(names) == 1 else UNKNOWN_DEFAULT
+                own = default if len(names) == 1 else UNKNOWN_DEFAULT
+                types = _annotation_types(annotation) if len(names) == 1 else None
+                if types is None and name in PARAMETER_TYPES:
+                    types = _annotation_types(ast.parse(PARAMETER_TYPES[name], mode="eval").body)
+                if types is None:
+                    types = _default_types(own)
+                params[name] = Declared(own, types, comment_ranges.get(name, PARAMETER_RANGES.get(name)))
     return params
 
 
-def _type_mismatch(default, value) -> str | None:
-    """Return the expected type's name when ``value`` cannot stand for a parameter whose default is ``default``."""
-    if default is UNKNOWN_DEFAULT or default is None or value is None:
+def _notebook_parameters(notebook: Path) -> dict:
+    """Return ``{name: default}`` of a notebook's ``parameters`` cell (see ``_notebook_declarations``)."""
+    nb = _read_notebook(Path(notebook), str(notebook), str(notebook))
+    return {k: d.default for k, d in _notebook_declarations(nb, str(notebook)).items()}
+
+
+def _value_types(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {"bool": "true/false", "int": "an integer", "float": "a number", "str": "a string",
+               "list": "a list", "dict": "a mapping", "None": "null"}
+
+
+def _type_mismatch(declared: Declared, value) -> str | None:
+    """Return the expected type in words when ``value`` cannot stand for the parameter, else None."""
+    types = declared.types
+    if types is None:
         return None
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "true/false"
-    if isinstance(default, int):
-        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
-    if isinstance(default, float):
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
-    if isinstance(default, str):
-        return None if isinstance(value, str) else "a string"
-    if isinstance(default, (list, tuple)):
-        return None if isinstance(value, (list, tuple)) else "a list"
-    if isinstance(default, dict):
-        return None if isinstance(value, dict) else "a mapping"
+    got = _value_types(value)
+    if got in types or (got == "int" and "float" in types):
+        return None
+    order = ["bool", "int", "float", "str", "list", "dict", "None"]
+    shown = [t for t in order if t in types and not (t == "int" and "float" in types)]
+    return " or ".join(_TYPE_WORDS[t] for t in shown)
+
+
+def _parse_range(text: str) -> tuple[float, float, bool, bool]:
+    match = re.fullmatch(r"\s*([\[(])\s*([^,]+?)\s*,\s*([^\])]+?)\s*([\])])\s*", text)
+    if not match:
+        raise ValueError(f"range {text!r} is not in interval notation like [0, 1) or (0, inf)")
+    lo, hi = float(match.group(2)), float(match.group(3))
+    return lo, hi, match.group(1) == "(", match.group(4) == ")"
+
+
+def _range_violation(declared: Declared, value) -> str | None:
+    """Return the range text when ``value`` (or an element of a list of numbers) lies outside it."""
+    if declared.range is None:
+        return None
+    lo, hi, lo_open, hi_open = _parse_range(declared.range)
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if math.isnan(v) or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
+            return declared.range
     return None
+
+
+def _model_names(value) -> list:
+    """Return the model names a value holds: a string, a spec ``{algorithm: NAME}`` or a list of them."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [item.get("algorithm") if isinstance(item, dict) else item for item in items]
+
+
+def _holds_specs(value) -> bool:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return any(isinstance(item, dict) and "algorithm" in item for item in items)
+
+
+def _registries() -> dict[str, list[str]]:
+    from recsys_study.recommenders import registry
+
+    return {"recommender": registry.available()}
+
+
+def _churn_models() -> list[str]:
+    from recsys_study.loyalty.churn import MODELS
+
+    return list(MODELS)
+
+
+def _check_models(where: str, label: str, name: str, value, declared: Declared, notebook: str) -> None:
+    """Check the model names of a model parameter against the registry its notebook default draws from."""
+    if not (MODEL_PARAMETER.search(name) or _holds_specs(value) or _holds_specs(declared.default)):
+        return
+    default = declared.default
+    default_names = [] if default in (None, UNKNOWN_DEFAULT) else _model_names(default)
+    default_names = [n for n in default_names if isinstance(n, str)]
+    vocabularies = _registries()
+    if default_names and not set(default_names) <= set(vocabularies["recommender"]):
+        churn = _churn_models()
+        if not set(default_names) <= set(churn):
+            return  # a vocabulary we do not know (the notebook checks it)
+        vocabularies = {"churn model": churn}
+    kind, known = next(iter(vocabularies.items()))
+    default_specs = isinstance(default, (list, tuple)) and default and all(isinstance(d, dict) for d in default)
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, dict):
+            model = item.get("algorithm")
+            if not isinstance(model, str):
+                raise ExperimentSpecError(
+                    f"{where}: {label} has a model spec without an 'algorithm' name: {item!r}; "
+                    "write {algorithm: NAME, params: {...}}.")
+            if "params" in item and not isinstance(item["params"], dict):
+                raise ExperimentSpecError(
+                    f"{where}: {label}: 'params' of {model!r} must be a mapping of hyperparameters, "
+                    f"got {item['params']!r}.")
+        elif isinstance(item, str):
+            model = item
+        else:
+            raise ExperimentSpecError(
+                f"{where}: {label} holds {item!r}; a model is named by a string or {{algorithm: NAME}}.")
+        if model not in known:
+            close = difflib.get_close_matches(model, known, n=3)
+            hint = f" Did you mean {close}?" if close else ""
+            raise ExperimentSpecError(
+                f"{where}: {label}: unknown {kind} {model!r}.{hint} Known: {', '.join(sorted(known))}.")
+        if isinstance(item, str) and default_specs:
+            raise ExperimentSpecError(
+                f"{where}: {label}: {notebook} expects model specs here; write {{algorithm: {model}}} "
+                f"instead of {model!r}.")
+
+
+def _value_token(value) -> str:
+    """Return a file-name-safe token for a grid value: itself when safe, else a slug and a short hash."""
+    text = str(value)
+    if _SAFE_TOKEN.fullmatch(text) and not text.startswith("."):
+        return text
+    slug = re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-.")[:24].strip("-.")
+    digest = hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{slug}-{digest}" if slug else digest
+
+
+def _check_name(where: str, what: str, value) -> str:
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value) or ".." in value:
+        raise ExperimentSpecError(
+            f"{where}: {what} {value!r} is not a safe file name; use letters, digits and _ . = + - "
+            "(no '/', no '..', no leading dot, at most 100 characters)."
+        )
+    return value
+
+
+def _resolve_notebook(where: str, raw, root: Path) -> Path:
+    """Return the notebook path of a run, confined to the repository, or raise naming the fault."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ExperimentSpecError(
+            f"{where}: 'notebook' must be a path string like notebooks/00_data_exploration.ipynb, got {raw!r}.")
+    candidate = Path(raw) if Path(raw).is_absolute() else root / raw
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ExperimentSpecError(
+            f"{where}: notebook {raw!r} is outside the repository {root}; notebooks must live inside it "
+            "(e.g. notebooks/NAME.ipynb).")
+    if resolved.suffix != ".ipynb":
+        raise ExperimentSpecError(f"{where}: notebook {raw!r} is not a .ipynb file; name a Jupyter notebook.")
+    if not resolved.is_file():
+        raise ExperimentSpecError(f"{where}: notebook {raw!r} does not exist (looked at {resolved}).")
+    return resolved
+
+
+def _mapping(where: str, run: dict, key: str, example: str) -> dict:
+    value = run.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ExperimentSpecError(
+            f"{where}: {key!r} must be a mapping like {example}, got {type(value).__name__} {value!r}.")
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise ExperimentSpecError(f"{where}: {key!r} names must be strings, got {bad!r}.")
+    return dict(value)
 
 
 def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
     """Read and validate an experiment YAML file; return it with its grid expanded.
 
     Rejected before anything runs, with a message naming the fault: YAML syntax errors,
-    unknown keys, a missing notebook, a parameter (or grid key) not in the notebook's
-    ``parameters`` cell, duplicate run names, an empty grid axis.
+    unknown keys, wrong shapes (a list where a mapping belongs), unsafe experiment or run
+    names, a notebook outside the repository, missing, or not a parsable ``.ipynb``, a
+    parameter (or grid key) not in the notebook's ``parameters`` cell, a value of the wrong
+    type or outside its declared range, an unknown model name, duplicate run names, an
+    empty grid axis. Grid values that are not safe in a file name appear in run names as a
+    slug and a short hash; the run's parameters keep the full value.
     """
     import yaml
 
@@ -164,9 +471,9 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
     if not path.is_file():
         raise ExperimentSpecError(f"{path}: no such experiment file; `recsys-study list` shows the available ones.")
     try:
-        spec = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ExperimentSpecError(f"{path}: not valid YAML: {err}") from err
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ExperimentSpecError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(spec, dict):
         raise ExperimentSpecError(f"{path}: the top level must be a mapping with keys {sorted(TOP_KEYS)}.")
     unknown = set(spec) - TOP_KEYS
@@ -174,7 +481,11 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
         raise ExperimentSpecError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(TOP_KEYS)}.")
     if not spec.get("name") or not isinstance(spec.get("runs"), list) or not spec["runs"]:
         raise ExperimentSpecError(f"{path}: needs a 'name' and a non-empty list 'runs'.")
+    exp_name = _check_name(str(path), "experiment name", spec["name"])
+    if not isinstance(spec.get("description", ""), str):
+        raise ExperimentSpecError(f"{path}: 'description' must be a string.")
     root = project_root()
+    notebooks: dict[Path, dict[str, Declared]] = {}
     runs: list[RunSpec] = []
     for i, run in enumerate(spec["runs"]):
         where = f"{path}: runs[{i}]"
@@ -185,49 +496,63 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
         if unknown:
             raise ExperimentSpecError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(RUN_KEYS)}.")
         for key in ("name", "notebook"):
-            if not run.get(key):
+            if run.get(key) in (None, ""):
                 raise ExperimentSpecError(f"{where}: missing required key {key!r}.")
-        notebook = (root / run["notebook"]) if not Path(run["notebook"]).is_absolute() else Path(run["notebook"])
-        if not notebook.is_file():
-            raise ExperimentSpecError(f"{where}: notebook {run['notebook']!r} does not exist (looked at {notebook}).")
-        declared = _notebook_parameters(notebook)
-        params = dict(run.get("parameters") or {})
-        grid = dict(run.get("grid") or {})
-        quick_params = dict(run.get("quick") or {})
+        run_name = _check_name(where, "run name", run["name"])
+        notebook = _resolve_notebook(where, run["notebook"], root)
+        label = run["notebook"]
+        if notebook not in notebooks:
+            notebooks[notebook] = _notebook_declarations(_read_notebook(notebook, where, label), label)
+        declared = notebooks[notebook]
+        params = _mapping(where, run, "parameters", "{seed: 42, k: 10}")
+        grid = _mapping(where, run, "grid", "{seed: [1, 2]}")
+        quick_params = _mapping(where, run, "quick", "{sample_frac: 0.2}")
+        headline = run.get("headline") or []
+        if not isinstance(headline, list) or not all(isinstance(h, str) for h in headline):
+            raise ExperimentSpecError(f"{where}: 'headline' must be a list of recorded names, got {headline!r}.")
         for section, names in (("parameters", params), ("grid", grid), ("quick", quick_params)):
             bad = [p for p in names if p not in declared]
             if bad:
                 raise ExperimentSpecError(
-                    f"{where}: {section} name(s) {bad} are not in the parameters cell of {run['notebook']}; "
+                    f"{where}: {section} name(s) {bad} are not in the parameters cell of {label}; "
                     f"its parameters are {sorted(declared)}."
                 )
         for axis, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise ExperimentSpecError(f"{where}: grid axis {axis!r} must be a non-empty list, got {values!r}.")
-        candidates = [(f"parameters.{k}", k, v) for section in (params, quick_params) for k, v in section.items()]
+        candidates = [(f"{section}.{k}", k, v) for section, values in (("parameters", params), ("quick", quick_params))
+                      for k, v in values.items()]
         candidates += [(f"grid.{k}", k, v) for k, values in grid.items() for v in values]
-        for label, name, value in candidates:
-            expected = _type_mismatch(declared[name], value)
+        for item_label, name, value in candidates:
+            d = declared[name]
+            expected = _type_mismatch(d, value)
             if expected:
+                like = f"like its default {d.default!r}" if d.default not in (None, UNKNOWN_DEFAULT) else "as declared"
                 raise ExperimentSpecError(
-                    f"{where}: {label} = {value!r} should be {expected}, like its default "
-                    f"{declared[name]!r} in {run['notebook']}."
+                    f"{where}: {item_label} = {value!r} should be {expected}, {like} in {label}."
                 )
+            outside = _range_violation(d, value)
+            if outside:
+                raise ExperimentSpecError(
+                    f"{where}: {item_label} = {value!r} is outside its range {outside}; pick a value inside it.")
+            _check_models(where, item_label, name, value, d, label)
         if quick:
             params.update(quick_params)
             if "quick" in declared:
                 params["quick"] = True
-        headline = list(run.get("headline") or [])
         for combo in itertools.product(*grid.values()) if grid else [()]:
             values = dict(zip(grid, combo))
-            suffix = "".join(f"__{k}={v}" for k, v in values.items())
-            runs.append(RunSpec(name=f"{run['name']}{suffix}", notebook=notebook,
-                                parameters={**params, **values}, headline=headline))
+            suffix = "".join(f"__{k}={_value_token(v)}" for k, v in values.items())
+            runs.append(RunSpec(name=f"{run_name}{suffix}", notebook=notebook,
+                                parameters={**params, **values}, headline=list(headline)))
     names = [r.name for r in runs]
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
         raise ExperimentSpecError(f"{path}: duplicate run name(s) {dups}; give each run its own name.")
-    return Experiment(name=str(spec["name"]), description=str(spec.get("description", "")), path=path, runs=runs)
+    too_long = [n for n in names if len(n) > 200]
+    if too_long:
+        raise ExperimentSpecError(f"{path}: run name(s) {too_long} are too long for a file name; shorten the grid.")
+    return Experiment(name=exp_name, description=str(spec.get("description", "")), path=path, runs=runs)
 
 
 @dataclass
@@ -246,17 +571,190 @@ class RunResult:
     run_id: str | None = None
 
 
+# -- faults: signals, locks, the commit point -----------------------------------------------------
+@contextmanager
+def _interrupts():
+    """Turn SIGINT and SIGTERM into ``Interrupted`` (once: a second signal during clean-up is ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def handler(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM until the block ends (the renames of a commit happen all or not at all)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
+def experiment_lock(out_dir: Path, name: str, *, wait: bool = True):
+    """Hold ``<out_dir>/.lock`` (fcntl) so that one process at a time runs experiment ``name``.
+
+    A second process waits for the first (saying so on stderr), or with ``wait=False`` raises
+    ExperimentBusyError.
+    """
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = out_dir / ".lock"
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            if not wait:
+                raise ExperimentBusyError(
+                    f"experiment {name!r} is already running ({holder}, lock {lock_path}); wait for it to "
+                    "finish or run without --no-wait to queue behind it.") from None
+            print(f"experiment {name!r} is already running ({holder}); waiting for it to finish...",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Remove what an earlier, killed runner left behind (called under the experiment lock)."""
+    import shutil
+
+    for stale in out_dir.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out_dir.glob(".*.running.ipynb"):
+        stale.unlink(missing_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # files written aside by a commit that never happened
+        stale.unlink(missing_ok=True)
+
+
+def _stop_descendants(timeout: float = 3.0) -> None:
+    """Terminate the processes this runner started (notebook kernels and what they started)."""
+    import psutil
+
+    try:
+        procs = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+
+
+def _kill_runs(experiment: str, token: str) -> None:
+    """Mark KILLED the parent runs this runner opened (tag ``runner``) and their children that still run."""
+    from recsys_study import tracking
+
+    parents = tracking.search_runs(experiment, filter_string=f"tags.runner = '{token}'")
+    client = tracking._mlflow().MlflowClient()
+    for run_id, status in zip(parents.get("run_id", []), parents.get("status", [])):
+        tracking.end_running_children(run_id, status="KILLED")
+        if status == "RUNNING":
+            client.set_terminated(run_id, status="KILLED")
+
+
+def _manifest(out_dir: Path, experiment: Experiment, results: list[RunResult]) -> dict:
+    """Return ``results.json``'s content: the earlier runs of the experiment with ``results`` merged in."""
+    manifest_path = out_dir / "results.json"
+    previous = {}
+    if manifest_path.exists():
+        try:
+            previous = {r["name"]: r for r in json.loads(manifest_path.read_text())["runs"]}
+        except (ValueError, KeyError, TypeError):
+            previous = {}
+    for r in results:
+        previous[r.name] = asdict(r)
+    return {"experiment": experiment.name, "description": experiment.description,
+            "file": str(experiment.path), "runs": list(previous.values())}
+
+
+def _commit(out_dir: Path, reports_dir: Path, experiment: Experiment, result: RunResult,
+            staged: dict[Path, Path], *, drop: tuple[Path, ...] = (), report: bool = True) -> None:
+    """The one commit point of a run: notebook, its HTML, ``results.json`` and the index change together.
+
+    Everything is written aside first (``staged``: final path -> written file); the renames
+    then run with SIGINT/SIGTERM held, so an interrupt lands before or after all of them.
+    """
+    from recsys_study import reports
+
+    moves = list(staged.items())
+    try:
+        manifest = _manifest(out_dir, experiment, [result])
+        moves.append((out_dir / "results.json",
+                      reports.write_aside(out_dir / "results.json", json.dumps(manifest, indent=2, default=str))))
+        with reports.index_lock(reports_dir) if report else nullcontext():
+            if report:
+                manifests = reports.read_manifests(reports_dir)
+                manifests[experiment.name] = manifest
+                index = reports_dir / "index.html"
+                page = reports.index_page(reports_dir, manifests, pending={result.output})
+                moves.append((index, reports.write_aside(index, page)))
+            with _signals_deferred():
+                for final, written in moves:
+                    os.replace(written, final)
+                for path in drop:
+                    path.unlink(missing_ok=True)
+    except BaseException:
+        for _, written in moves:
+            written.unlink(missing_ok=True)
+        raise
+
+
 def run_experiment(experiment: Experiment, *, only: list[str] | None = None, reports_dir: Path | None = None,
-                   progress: bool = True) -> list[RunResult]:
+                   progress: bool = True, report: bool = True, wait: bool = True) -> list[RunResult]:
     """Execute every run of ``experiment`` (or those named in ``only``); return their results.
 
-    Each notebook executes into a temporary file beside its destination and is renamed to
-    ``reports/runs/<experiment>/<run>.ipynb`` only when it succeeds, so a failure never
-    leaves a half-written report in place of a good one; the failed attempt is kept as
-    ``<run>.failed.ipynb``. A failing notebook does not stop the others. Each execution
-    is a parent MLflow run (params, recorded scalars as metrics, the notebook as an
-    artifact); runs opened inside the notebook are its children and get the notebook too.
+    Before any notebook starts the tracking store is checked (``tracking.check_store``) and a
+    per-experiment lock is taken (a second runner of the same experiment waits, or with
+    ``wait=False`` is refused). Each notebook executes into a private staging folder; after it
+    ends, its ``.ipynb`` (``<run>.failed.ipynb`` when it failed), its HTML, ``results.json`` and,
+    with ``report``, ``reports/index.html`` are renamed into place together, so the reports on
+    disk always match the manifest and the index; a failure never replaces a good report. A
+    failing notebook does not stop the others; its MLflow runs end FAILED. Each execution is a
+    parent MLflow run (params, recorded scalars as metrics, the notebook as an artifact); runs
+    opened inside the notebook are its children and get the notebook too.
+
+    On SIGINT or SIGTERM the notebook's kernel is stopped, its parent and child runs are marked
+    KILLED, staging files are removed, earlier reports are kept, and ``Interrupted`` is raised.
     """
+    import shutil
+    import tempfile
+    import uuid
+
     from tqdm.auto import tqdm
 
     from recsys_study import tracking
@@ -269,51 +767,88 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                 f"--only {unknown}: no such run in {experiment.path}; runs are {[r.name for r in runs]}."
             )
         runs = [r for r in runs if any(r.name == n or r.name.startswith(f"{n}__") for n in only)]
-    out_dir = Path(reports_dir or project_root() / "reports") / "runs" / experiment.name
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reports_dir = Path(reports_dir or project_root() / "reports")
+    out_dir = reports_dir / "runs" / experiment.name
+    if not out_dir.resolve().is_relative_to(reports_dir.resolve()):  # load_experiment already refuses such names
+        raise ExperimentSpecError(f"experiment name {experiment.name!r} would write outside {reports_dir}.")
+    tracking.check_store()
+    token = uuid.uuid4().hex
     results: list[RunResult] = []
-    bar = tqdm(runs, desc=experiment.name, unit="notebook", disable=not progress)
-    for run in bar:
-        bar.set_postfix_str(run.name)
-        final = out_dir / f"{run.name}.ipynb"
-        failed = out_dir / f"{run.name}.failed.ipynb"
-        tmp = out_dir / f".{run.name}.running.ipynb"
-        start = time.perf_counter()
+    with _interrupts(), experiment_lock(out_dir, experiment.name, wait=wait):
+        _remove_stale(out_dir)
+        staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
+        try:
+            bar = tqdm(runs, desc=experiment.name, unit="notebook", disable=not progress)
+            for run in bar:
+                bar.set_postfix_str(run.name)
+                results.append(_run_one(run, experiment, out_dir, reports_dir, staging, token, report=report))
+                if results[-1].error:
+                    tqdm.write(f"FAILED {experiment.name}/{run.name}: {results[-1].error}")
+        except KeyboardInterrupt as err:
+            with _signals_deferred():
+                _stop_descendants()
+                try:
+                    _kill_runs(experiment.name, token)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+            raise err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT) from None
+        shutil.rmtree(staging, ignore_errors=True)
+    return results
+
+
+class _NotebookFailed(Exception):
+    """Raised inside the parent run so that it ends FAILED."""
+
+
+def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: Path, staging: Path,
+             token: str, *, report: bool) -> RunResult:
+    from recsys_study import reports, tracking
+
+    final = out_dir / f"{run.name}.ipynb"
+    failed = out_dir / f"{run.name}.failed.ipynb"
+    tmp = staging / f"{run.name}.ipynb"
+    start = time.perf_counter()
+    records, error, run_id = {}, None, None
+    try:
         with tracking.start_run(run.name, experiment=experiment.name, params=run.parameters,
-                                tags={"notebook": str(run.notebook.name), "kind": "notebook"}) as parent:
+                                tags={"notebook": str(run.notebook.name), "kind": "notebook",
+                                      "runner": token}) as parent:
             run_id = parent.info.run_id
             env = {tracking.ENV_PARENT: run_id, tracking.ENV_EXPERIMENT: experiment.name,
                    tracking.ENV_NOTEBOOK: str(run.notebook.name)}
-            error = None
             try:
                 records = execute_notebook(run.notebook, tmp, run.parameters, env=env)
-                os.replace(tmp, final)
-                failed.unlink(missing_ok=True)
-                status = "ok"
             except Exception as err:  # the other runs go on; the error is reported
                 error = str(err) if isinstance(err, NotebookExecutionError) else f"{type(err).__name__}: {err}"
                 records = {}
                 if tmp.exists():
-                    os.replace(tmp, failed)
-                status = "failed"
+                    tmp = tmp.replace(staging / failed.name)
             numeric = {k: v for k, v in records.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
             if numeric:
                 tracking.log_metrics(numeric)
-            kept = final if status == "ok" else failed
-            if kept.exists():
-                _attach_notebook(kept, run_id, experiment.name)
-            tracking.set_tag("status", status)
-        results.append(RunResult(
-            name=run.name, notebook=str(run.notebook.relative_to(project_root()))
-            if run.notebook.is_relative_to(project_root()) else str(run.notebook),
-            output=str(kept.relative_to(out_dir.parent.parent)) if kept.exists() else "",
-            status=status, seconds=round(time.perf_counter() - start, 2), parameters=run.parameters,
-            records=records, headline=run.headline, error=error, run_id=run_id,
-        ))
-        if error:
-            tqdm.write(f"FAILED {experiment.name}/{run.name}: {error}")
-    _write_manifest(out_dir, experiment, results)
-    return results
+            if tmp.exists():
+                _attach_notebook(tmp, run_id, experiment.name)
+            tracking.set_tag("status", "failed" if error else "ok")
+            if error:
+                raise _NotebookFailed(error)
+    except _NotebookFailed:
+        pass
+    kept = failed if error else final
+    staged = {}
+    if tmp.exists():
+        staged[kept] = tmp
+        html = reports.write_aside(kept.with_suffix(".html"), reports.render_notebook(tmp))
+        staged[kept.with_suffix(".html")] = html
+    result = RunResult(
+        name=run.name, notebook=str(run.notebook.relative_to(project_root()))
+        if run.notebook.is_relative_to(project_root()) else str(run.notebook),
+        output=str(kept.relative_to(reports_dir)) if (kept in staged or kept.exists()) else "",
+        status="failed" if error else "ok", seconds=round(time.perf_counter() - start, 2),
+        parameters=run.parameters, records=records, headline=run.headline, error=error, run_id=run_id,
+    )
+    drop = () if error else (failed, failed.with_suffix(".html"))
+    _commit(out_dir, reports_dir, experiment, result, staged, drop=drop, report=report)
+    return result
 
 
 def _attach_notebook(path: Path, parent_id: str, experiment: str) -> None:
@@ -323,24 +858,6 @@ def _attach_notebook(path: Path, parent_id: str, experiment: str) -> None:
     children = tracking.search_runs(experiment, filter_string=f"tags.mlflow.parentRunId = '{parent_id}'")
     for child in children.get("run_id", []):
         tracking.log_artifact(path, run_id=child, artifact_path="notebook")
-
-
-def _write_manifest(out_dir: Path, experiment: Experiment, results: list[RunResult]) -> None:
-    """Write ``results.json`` (merged with earlier runs of the same experiment) atomically."""
-    manifest_path = out_dir / "results.json"
-    previous = {}
-    if manifest_path.exists():
-        try:
-            previous = {r["name"]: r for r in json.loads(manifest_path.read_text())["runs"]}
-        except (ValueError, KeyError):
-            previous = {}
-    for r in results:
-        previous[r.name] = asdict(r)
-    payload = {"experiment": experiment.name, "description": experiment.description,
-               "file": str(experiment.path), "runs": list(previous.values())}
-    tmp = manifest_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    os.replace(tmp, manifest_path)
 
 
 def list_experiments(directory: Path | None = None) -> list[Experiment]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,20 +22,58 @@ MAX_HEADLINE = 8
 
 def notebook_to_html(notebook: Path) -> Path:
     """Render an executed notebook to HTML beside it (skipped when the HTML is newer); return its path."""
-    from nbconvert import HTMLExporter
-
     target = notebook.with_suffix(".html")
     if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
         return target
-    body, _ = HTMLExporter().from_filename(str(notebook))
-    _atomic_write(target, body)
+    _atomic_write(target, render_notebook(notebook))
     return target
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    os.replace(write_aside(path, text), path)
+
+
+def write_aside(path: Path, text: str) -> Path:
+    """Write ``text`` to a uniquely named hidden file beside ``path``; return it (the caller renames it)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return Path(tmp)
+
+
+def render_notebook(notebook: Path) -> str:
+    """Return the HTML rendering of an executed notebook."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    return body
+
+
+@contextmanager
+def index_lock(reports_dir: Path):
+    """Hold ``reports/.index.lock`` (fcntl): one writer of ``index.html`` at a time across processes."""
+    import fcntl
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with open(reports_dir / ".index.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_manifests(reports_dir: Path) -> dict[str, dict]:
+    """Return ``{experiment folder: manifest}`` of every ``runs/*/results.json`` under ``reports_dir``."""
+    out = {}
+    for manifest in sorted((reports_dir / "runs").glob("*/results.json")):
+        try:
+            out[manifest.parent.name] = json.loads(manifest.read_text())
+        except ValueError:
+            continue  # a manifest is only ever replaced whole; an unreadable one is not ours
+    return out
 
 
 def _format(value) -> str:
@@ -53,17 +92,29 @@ def _headline(run: dict) -> list[tuple[str, str]]:
 def build_index(reports_dir: Path | None = None) -> Path:
     """Write ``reports/index.html`` from the run manifests (and HTML copies of the notebooks); return its path."""
     reports_dir = Path(reports_dir or project_root() / "reports")
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    with index_lock(reports_dir):
+        manifests = read_manifests(reports_dir)
+        for data in manifests.values():
+            for run in data["runs"]:
+                if run.get("output") and (reports_dir / run["output"]).exists():
+                    notebook_to_html(reports_dir / run["output"])
+        index = reports_dir / "index.html"
+        _atomic_write(index, index_page(reports_dir, manifests))
+    return index
+
+
+def index_page(reports_dir: Path, manifests: dict[str, dict], *, pending: set[str] = frozenset()) -> str:
+    """Return the text of ``index.html`` for ``manifests``; a run links to its notebook when the file exists
+    or its output is in ``pending`` (about to be renamed into place by the runner)."""
     sections = []
-    for manifest in sorted((reports_dir / "runs").glob("*/results.json")):
-        data = json.loads(manifest.read_text())
+    for _, data in sorted(manifests.items()):
         rows = []
         for run in sorted(data["runs"], key=lambda r: r["name"]):
             links = ""
             if run.get("output"):
                 nb = reports_dir / run["output"]
-                if nb.exists():
-                    page = notebook_to_html(nb)
+                if nb.exists() or run["output"] in pending:
+                    page = nb.with_suffix(".html")
                     links = (f'<a href="{html.escape(str(page.relative_to(reports_dir)))}">html</a> · '
                              f'<a href="{html.escape(run["output"])}">ipynb</a>')
             results = "<br>".join(f"<code>{html.escape(k)}</code> = {html.escape(v)}" for k, v in _headline(run))
@@ -94,6 +145,4 @@ tr.failed{{background:#fdd}}code{{font-size:90%}}</style></head><body>
 {"".join(sections)}
 </body></html>
 """
-    index = reports_dir / "index.html"
-    _atomic_write(index, page)
-    return index
+    return page

@@ -188,9 +188,13 @@ def start_run(
             mlflow.log_params(_flatten(logged))
         mlflow.log_dict(versions, "environment.json")
         yield run
-    except BaseException:
-        mlflow.log_metric("wall_time_s", time.perf_counter() - start)
-        mlflow.end_run(status="FAILED")
+    except BaseException as err:
+        # an interrupt (Ctrl-C, or SIGTERM turned into KeyboardInterrupt by the runner) is KILLED, not FAILED
+        status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
+        try:
+            mlflow.log_metric("wall_time_s", time.perf_counter() - start)
+        finally:
+            mlflow.end_run(status=status)
         raise
     else:
         mlflow.log_metric("wall_time_s", time.perf_counter() - start)
@@ -238,3 +242,118 @@ def search_runs(experiment: str | None = None, filter_string: str = "") -> pd.Da
 def set_tag(key: str, value: str) -> None:
     """Set a tag on the active run."""
     _mlflow().set_tag(key, value)
+
+
+def end_running_children(parent_id: str, *, status: str = "KILLED") -> list[str]:
+    """End every RUNNING run whose ``mlflow.parentRunId`` is ``parent_id`` with ``status``; return their ids.
+
+    Used by the runner when a notebook's kernel is stopped: the runs it had opened can no longer end themselves.
+    """
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient()
+    ended = []
+    found = client.search_runs(
+        experiment_ids=[e.experiment_id for e in client.search_experiments()],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_id}' and attributes.status = 'RUNNING'",
+    )
+    for run in found:
+        client.set_terminated(run.info.run_id, status=status)
+        ended.append(run.info.run_id)
+    return ended
+
+
+class TrackingStoreError(RuntimeError):
+    """The tracking store cannot take runs; the message names the URI and the fix."""
+
+
+#: MLflow's own HTTP retry defaults wait minutes before an unreachable server is reported
+HTTP_ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+                     "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+
+
+def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
+    """Check, within about ``timeout`` seconds, that the tracking store at ``uri`` can take runs; return the URI.
+
+    ``http(s)://``: a TCP connection and one REST call (``experiments/search``) each bounded by ``timeout``;
+    MLflow's HTTP retries are then lowered (``HTTP_ENV_DEFAULTS``, unless already set) so that a server
+    lost during the run fails fast too. ``sqlite:///PATH``: an existing database must open for writing
+    (a table created and rolled back), a new one needs an existing, writable folder. ``file:`` or a plain path: the folder
+    (or its nearest existing parent) must be writable. Other schemes are not checked.
+    Raises TrackingStoreError with one line naming the URI and the fix.
+    """
+    import sqlite3
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    uri = uri or tracking_uri()
+    parsed = urllib.parse.urlparse(uri)
+    scheme = parsed.scheme.lower()
+    fix_env = "set MLFLOW_TRACKING_URI to a store you can write to, or unset it to use the project's mlruns.db"
+    if scheme in ("http", "https"):
+        import socket
+
+        port = parsed.port or (443 if scheme == "https" else 80)
+        try:
+            socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+        except OSError as err:
+            raise TrackingStoreError(
+                f"tracking store {uri} is unreachable ({err.strerror or err}); start the MLflow server "
+                f"(mlflow server --host {parsed.hostname} --port {port}) or {fix_env}.") from None
+        url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/search?max_results=1"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as answer:
+                answer.read(1)
+        except (urllib.error.URLError, OSError) as err:
+            raise TrackingStoreError(
+                f"tracking store {uri} does not answer as an MLflow server ({err}); check the address or "
+                f"{fix_env}.") from None
+        for key, value in HTTP_ENV_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        return uri
+    if scheme == "sqlite":
+        path = Path(urllib.parse.unquote(uri[len("sqlite:///"):]).split("?")[0])
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if path.exists():
+            try:
+                con = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=timeout)
+                try:
+                    # a real write, rolled back: sqlite opens a write-protected file read-only without a word
+                    con.execute("BEGIN IMMEDIATE")
+                    con.execute("CREATE TABLE main._recsys_study_write_probe (x)")
+                    con.execute("ROLLBACK")
+                finally:
+                    con.close()
+            except sqlite3.Error as err:
+                raise TrackingStoreError(
+                    f"tracking store {uri} is not writable ({err}); make {path} and its folder writable "
+                    f"or {fix_env}.") from None
+            _check_writable_dir(path.parent, uri, fix_env)
+        else:
+            if not path.parent.is_dir():
+                raise TrackingStoreError(
+                    f"tracking store {uri}: folder {path.parent} does not exist; create it or {fix_env}.")
+            _check_writable_dir(path.parent, uri, fix_env)
+        if uri == default_tracking_uri():
+            artifacts = project_root() / "mlartifacts"
+            _check_writable_dir(artifacts if artifacts.exists() else artifacts.parent, uri, fix_env)
+        return uri
+    if scheme in ("", "file"):
+        path = Path(urllib.parse.unquote(parsed.path) if scheme == "file" else uri).absolute()
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        _check_writable_dir(existing, uri, fix_env)
+        return uri
+    return uri
+
+
+def _check_writable_dir(folder: Path, uri: str, fix_env: str) -> None:
+    """Create and remove a probe file in ``folder`` (permission bits alone say nothing for root)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise TrackingStoreError(
+            f"tracking store {uri}: cannot write in {folder} ({err.strerror or err}); make it writable "
+            f"or {fix_env}.") from None
