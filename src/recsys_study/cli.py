@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="refuse (exit 2) instead of waiting when the same experiment is already running")
     lst = sub.add_parser("list", help="list experiments and their runs")
     lst.add_argument("directory", nargs="?", type=Path, default=None, help="default: experiments/")
-    rep = sub.add_parser("report", help="rebuild reports/index.html from the executed notebooks")
+    rep = sub.add_parser("report", help="rebuild reports/index.html and the offline site reports/site/")
     rep.add_argument("--reports-dir", type=Path, default=None)
     data = sub.add_parser("data", help="list the offline data sets (and build their caches)")
     data.add_argument("--build", action="store_true", help="load MovieLens once to fill data/processed/")
@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + signum
         if not args.no_report:
             print(f"report: {Path(args.reports_dir or tracking.project_root() / 'reports') / 'index.html'}")
+        if not args.no_report:
+            from recsys_study.site import build_site
+
+            print(f"site: {build_site(args.reports_dir)} (opens from disk, offline)")
         failed = [r for r in results if r.status != "ok"]
         for r in results:
             print(f"{'ok    ' if r.status == 'ok' else 'FAILED'} {exp.name}/{r.name} ({r.seconds:.1f} s)"
@@ -94,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {run.name:<40} {run.notebook.name}  {run.parameters}")
         return 0
     if args.command == "report":
+        from recsys_study.site import build_site
+
         print(reports.build_index(args.reports_dir))
+        print(build_site(args.reports_dir))
         return 0
     if args.command == "data":
         from recsys_study import data

@@ -59,7 +59,8 @@ def execute_notebook(
 
     root = project_root()
     # inline figures whatever the caller's MPLBACKEND (an exported Agg would leave reports without plots)
-    updates = {"OPENBLAS_NUM_THREADS": "1", "RECSYS_STUDY_ROOT": str(root),
+    # no progress bars inside a kernel: they land in the executed notebook as stderr noise
+    updates = {"OPENBLAS_NUM_THREADS": "1", "RECSYS_STUDY_ROOT": str(root), "RECSYS_STUDY_PROGRESS": "0",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
     with _environ(updates):
         try:
