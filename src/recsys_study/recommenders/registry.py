@@ -2,6 +2,8 @@
 
 Entries are "module:Class" strings, imported on first use, so that a YAML file or a
 notebook can name a model without importing every family (and its dependencies).
+``register(name, cls)`` (or ``@register(name)``) adds a user's own recommender; packages
+can also declare one under the entry-point group ``recsys_study.recommenders``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import json
+import os
 
 REGISTRY: dict[str, str] = {
     # baselines
@@ -48,21 +52,102 @@ class UnknownAlgorithmError(KeyError):
         return self.args[0]
 
 
+ENV_REGISTERED = "RECSYS_STUDY_RECOMMENDERS"  # JSON {name: "module:Class"}: registrations seen by child processes
+ENTRY_POINT_GROUP = "recsys_study.recommenders"  # installed packages can register models without any call
+_CLASSES: dict[str, type] = {}  # classes registered by object (defined in a notebook or a script)
+
+
+class RegistrationError(ValueError):
+    """``register`` was given a name or a class it cannot accept; the message names the fix."""
+
+
+def _entries() -> dict[str, str | type]:
+    """Return every registered name: built-ins, entry points, the environment, then ``register`` calls."""
+    out: dict[str, str | type] = dict(REGISTRY)
+    try:
+        from importlib.metadata import entry_points
+
+        out.update({ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    except Exception:  # a broken third-party distribution must not hide the built-in models
+        pass
+    try:
+        out.update(json.loads(os.environ.get(ENV_REGISTERED) or "{}"))
+    except ValueError:
+        pass
+    out.update(_CLASSES)
+    return out
+
+
+def register(name: str, cls: type | str | None = None, *, replace: bool = False):
+    """Add a recommender to the registry under ``name``; usable as ``@register("name")`` on a class.
+
+    ``cls`` is a subclass of :class:`~recsys_study.recommenders.base.Recommender` or a
+    ``"module:Class"`` string (imported on first use). Once registered, the name works
+    everywhere a built-in one does: ``make(name)``, ``from_spec``, ``compare`` with
+    ``{"algorithm": name}`` specs, experiment YAML files and the notebooks. A class from an
+    importable module (or a string) is also written to ``$RECSYS_STUDY_RECOMMENDERS`` so the
+    notebooks that the experiment runner starts from this process see it. Re-registering a
+    taken name needs ``replace=True``. Returns ``cls`` (so the decorator leaves the class as is).
+    """
+    if cls is None:
+        return lambda c: register(name, c, replace=replace)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise RegistrationError(f"a model name must be a Python identifier such as 'my_model', got {name!r}.")
+    if name in _entries() and not replace:
+        raise RegistrationError(f"algorithm name {name!r} is already registered; choose another name "
+                                "or pass replace=True.")
+    from recsys_study.recommenders.base import Recommender
+
+    if isinstance(cls, str):
+        if cls.count(":") != 1:
+            raise RegistrationError(f"register({name!r}, {cls!r}): a string must read 'module:Class'.")
+        target = cls
+    elif isinstance(cls, type) and issubclass(cls, Recommender):
+        _CLASSES[name] = cls
+        importable = cls.__module__ not in ("__main__", "builtins") and "<" not in cls.__qualname__
+        target = f"{cls.__module__}:{cls.__qualname__}" if importable else None
+    else:
+        raise RegistrationError(f"register({name!r}, ...) needs a subclass of recsys_study.recommenders.Recommender "
+                                f"(implementing _fit and _score), got {cls!r}.")
+    if target is not None:
+        shared = json.loads(os.environ.get(ENV_REGISTERED) or "{}")
+        shared[name] = target
+        os.environ[ENV_REGISTERED] = json.dumps(shared)
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Remove a name added by ``register`` (built-in names cannot be removed)."""
+    if name in REGISTRY:
+        raise RegistrationError(f"{name!r} is a built-in algorithm and cannot be unregistered.")
+    _CLASSES.pop(name, None)
+    shared = json.loads(os.environ.get(ENV_REGISTERED) or "{}")
+    if shared.pop(name, None) is not None:
+        os.environ[ENV_REGISTERED] = json.dumps(shared)
+
+
 def available() -> list[str]:
-    """Return the registered algorithm names, sorted."""
-    return sorted(REGISTRY)
+    """Return the registered algorithm names (built-in and registered), sorted."""
+    return sorted(_entries())
 
 
 def get_class(name: str) -> type:
     """Return the recommender class registered under ``name``."""
-    if name not in REGISTRY:
-        close = difflib.get_close_matches(name, REGISTRY, n=3)
+    entries = _entries()
+    if name not in entries:
+        close = difflib.get_close_matches(name, entries, n=3)
         hint = f" Did you mean {close}?" if close else ""
         raise UnknownAlgorithmError(
             f"unknown algorithm {name!r}.{hint} Registered algorithms: {', '.join(available())}."
         )
-    module_name, cls_name = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module_name), cls_name)
+    target = entries[name]
+    if isinstance(target, type):
+        return target
+    module_name, cls_name = target.split(":")
+    obj = importlib.import_module(module_name)
+    for part in cls_name.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def make(name: str, **params):
