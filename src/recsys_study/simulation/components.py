@@ -101,12 +101,12 @@ class ChoiceModel:
     """Multinomial logit over the slate plus the outside option.
 
     temperature : tau (rating points); small = the best item is nearly always taken; default 0.5.
-    outside_utility : u_0, the utility of choosing nothing (rating points); default 3.5
-        (about the mean real rating: a film must beat an average evening elsewhere).
+    outside_utility : u_0, the utility of choosing nothing (rating points); default 3.0
+        (a film rated "3 of 5" is worth no more than an evening elsewhere).
     """
 
     temperature: float = 0.5
-    outside_utility: float = 3.5
+    outside_utility: float = 3.0
 
     def __post_init__(self):
         _check(self.temperature > 0, f"choice.temperature={self.temperature} must be > 0.")
@@ -124,7 +124,8 @@ class ChoiceModel:
 class ResponseModel:
     """Experience -> satisfaction -> return, complaints and word of mouth (formulas in the module docstring).
 
-    Defaults: experience_noise sigma_e = 0.5; performance_weight w = 0.5, reference r_ref = 3.5;
+    Defaults: experience_noise sigma_e = 0.3; performance_weight w = 0.5, reference r_ref = 3.0 (the outside option's default: performance
+    is judged against the evening elsewhere);
     adaptation alpha = 0.2; bands s_satisfied = 0.5 (merely satisfied), s_high = 1.5 (highly
     satisfied from here; S < 0 is dissatisfied); satisfied_return = 0.95 (twenty expected further
     visits); loyalty_ratio = 6 (the "six times as loyal" claim); complaint c0 = -3, c1 = 2;
@@ -133,9 +134,9 @@ class ResponseModel:
     base_arrivals = 0.01 of the initial customers per round.
     """
 
-    experience_noise: float = 0.5
+    experience_noise: float = 0.3
     performance_weight: float = 0.5
-    reference: float = 3.5
+    reference: float = 3.0
     adaptation: float = 0.2
     s_satisfied: float = 0.5
     s_high: float = 1.5
