@@ -81,12 +81,48 @@ def experiment_id(name: str) -> str:
     if tracking_uri() == default_tracking_uri():
         artifact_location = (project_root() / "mlartifacts" / re.sub(r"[^\w.-]", "_", name)).as_uri()
     try:
-        return mlflow.create_experiment(name, artifact_location=artifact_location)
+        created = mlflow.create_experiment(name, artifact_location=artifact_location)
+        _retire_empty_default(mlflow)
+        return created
     except Exception:  # created concurrently by another process
         exp = mlflow.get_experiment_by_name(name)
         if exp is None:
             raise
         return exp.experiment_id
+
+
+def _retire_empty_default(mlflow) -> None:
+    """Delete MLflow's own ``Default`` experiment (id 0) while it holds no run.
+
+    Every new store creates it; beside the study's ``default`` experiment it reads as a duplicate.
+    Our runs always name their experiment, so nothing is lost; a run logged there is never deleted.
+    """
+    client = mlflow.MlflowClient()
+    try:
+        default = client.get_experiment("0")
+        if default.lifecycle_stage == "active" and default.name == "Default" and \
+                not client.search_runs(["0"], max_results=1, run_view_type=3):
+            client.delete_experiment("0")
+    except Exception:  # another store layout, or deleted concurrently: not worth failing a run for
+        pass
+
+
+def dataset_input(data, name: str | None = None):
+    """Return ``(mlflow dataset, fingerprint)`` for a ``Dataset`` or a DataFrame.
+
+    The MLflow dataset is ``mlflow.data.from_pandas`` of the interactions (or of the frame) with
+    the content fingerprint (``data.frame_fingerprint``, SHA-256 of the values) as its digest, so the
+    MLflow UI's "Datasets" column names the exact data of the run.
+    """
+    import mlflow.data
+
+    from recsys_study.data.dataset import frame_fingerprint
+
+    if isinstance(data, pd.DataFrame):
+        frame, fingerprint, name = data, frame_fingerprint(data), name or "data"
+    else:
+        frame, fingerprint, name = data.interactions, data.fingerprint, name or data.name
+    return mlflow.data.from_pandas(frame, name=name, digest=fingerprint[:36]), fingerprint
 
 
 def metric_key(name: str) -> str:
@@ -180,8 +216,11 @@ def start_run(
         if seed is not None:
             logged["seed"] = seed
         if dataset is not None:
-            logged["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint,
-                                 **{k: v for k, v in dataset.describe().items() if k != "dataset"}}
+            ds, fingerprint = dataset_input(dataset)
+            mlflow.log_input(ds, context="training", tags={"fingerprint": fingerprint})
+            described = {} if isinstance(dataset, pd.DataFrame) else dataset.describe()
+            logged["dataset"] = {"name": ds.name, "fingerprint": fingerprint,
+                                 **{k: v for k, v in described.items() if k != "dataset"}}
         if split is not None:
             logged["split"] = dict(split.spec)
         if logged:
@@ -220,6 +259,55 @@ def log_figure(fig, name: str) -> None:
     """Log a matplotlib figure as ``figures/<name>.png`` of the active run."""
     mlflow = _mlflow()
     mlflow.log_figure(fig, f"figures/{name}.png")
+
+
+class _RecommenderModel:
+    """MLflow pyfunc wrapper of a fitted recommender: ``predict`` takes a frame with a ``user``
+    column (and optionally ``k``, default 10) and returns the ``user, item, score, rank`` lists."""
+
+    def __new__(cls, *args, **kwargs):  # subclass PythonModel lazily: mlflow is imported on first use
+        import mlflow.pyfunc
+
+        class RecommenderModel(mlflow.pyfunc.PythonModel):
+            def load_context(self, context):
+                import pickle
+
+                with open(context.artifacts["recommender"], "rb") as fh:
+                    self.model = pickle.load(fh)
+
+            def predict(self, context, model_input, params=None):
+                frame = pd.DataFrame(model_input)
+                if "user" not in frame.columns:
+                    raise ValueError(f"the input needs a 'user' column, got columns {list(frame.columns)}")
+                k = int(frame["k"].iloc[0]) if "k" in frame.columns else int((params or {}).get("k", 10))
+                return self.model.recommend(frame["user"].tolist(), k=k)
+
+        return RecommenderModel()
+
+
+def log_recommender(model, name: str = "recommender"):
+    """Log a fitted recommender to the active run as an MLflow pyfunc model; return its model info.
+
+    The fitted object is pickled as an artifact; ``mlflow.pyfunc.load_model(info.model_uri)``
+    gives back a model whose ``predict(pd.DataFrame({"user": [...], "k": [10, ...]}))`` returns the
+    same top-k lists as ``model.recommend(users, k)``. Requirements are pinned to this package's
+    version (no inference pass over the environment).
+    """
+    import pickle
+
+    mlflow = _mlflow()
+    import mlflow.pyfunc
+
+    if not hasattr(model, "user_index_"):
+        raise ValueError(f"log_recommender needs a fitted recommender; call {type(model).__name__}.fit(train) first.")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "recommender.pkl"
+        with path.open("wb") as fh:
+            pickle.dump(model, fh)
+        return mlflow.pyfunc.log_model(
+            name=name, python_model=_RecommenderModel(), artifacts={"recommender": str(path)},
+            pip_requirements=[f"recsys-study=={metadata.version('recsys-study')}"],
+        )
 
 
 def log_artifact(path: str | Path, *, run_id: str, artifact_path: str | None = None) -> None:
