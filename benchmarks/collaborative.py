@@ -31,9 +31,9 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from recsys_study.constants import ITEM, USER  # noqa: E402
 from recsys_study.data import load_movielens  # noqa: E402
-from recsys_study.evaluation import protocol  # noqa: E402
+from recsys_study import protocol  # noqa: E402
 from recsys_study.split import user_stratified_split  # noqa: E402
-from recsys_study.tuning import tune_specs  # noqa: E402
+from recsys_study.protocol import tune_specs, validation_split  # noqa: E402
 
 SEED, K = 42, 10
 MODELS = [
@@ -103,7 +103,7 @@ def main(argv=None) -> None:
     if not args.no_tune:
         start = time.perf_counter()
         tuned, table = tune_specs([{"algorithm": "ease", "label": "ease(tuned)", "grid": EASE_GRID}],
-                                  split.train, k=K, seed=SEED, log=args.log, experiment="benchmark_collaborative",
+                                  validation_split(split.train, seed=SEED), k=K, seed=SEED, log=args.log, experiment="benchmark_collaborative",
                                   dataset=dataset)
         print(f"\nEASE validation grid ({time.perf_counter() - start:.1f}s):")
         print(table[["params", "metric", "value", "fit_time_s", "best"]].to_string(index=False))
@@ -113,7 +113,7 @@ def main(argv=None) -> None:
         warm_users = split.train[USER].drop_duplicates().sample(frac=0.1, random_state=SEED)
         warm_train = split.train[split.train[USER].isin(warm_users)]
         for spec in specs:
-            protocol._as_model(spec).fit(warm_train)
+            protocol.build_model(spec).fit(warm_train)
         print(f"\nwarm-up: every model fitted once on 10% of the users ({time.perf_counter() - start:.1f}s)")
     comp = protocol.compare(specs, split, k=K, metrics=("ndcg", "recall", "precision", "map", "rmse"),
                             log=args.log, experiment="benchmark_collaborative", dataset=dataset)
@@ -122,7 +122,7 @@ def main(argv=None) -> None:
     print("\nrecsys_study models (per-user 75/25, seed 42, k=10, all test items relevant):")
     print(comp.summary[cols].round(4).to_string(index=False))
     if not args.no_peers:
-        reference = protocol._as_model({"algorithm": "most_popular"}).fit(split.train)
+        reference = protocol.build_model({"algorithm": "most_popular"}).fit(split.train)
         peers = implicit_peers(split, reference, warm_up=not args.cold)
         print("\nimplicit's own models and metrics (independent check, speed peer):")
         print(peers.round(4).to_string(index=False))

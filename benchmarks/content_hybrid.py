@@ -22,18 +22,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pandas as pd  # noqa: E402
 
 from recsys_study.data import load_movielens  # noqa: E402
-from recsys_study.evaluation.segments import (  # noqa: E402
-    best_on_validation,
-    evaluate_segments,
-    fit_models,
-    per_user,
-    segment_summary,
-)
 from recsys_study.evaluation.stats import paired_test  # noqa: E402
-from recsys_study.recommenders.hybrid import (  # noqa: E402
+from recsys_study.protocol import (  # noqa: E402
+    Protocol,
+    best_on_validation,
+    compare,
     component_specs,
     hybrid_candidates,
-    tune_specs_on_validation,
+    tune_specs,
 )
 from recsys_study.split import cold_start_split  # noqa: E402
 
@@ -57,24 +53,23 @@ def main() -> None:
     specs = component_specs(names, feature_set="genres+year")
     candidates = {**dict(zip(names, specs)),
                   **hybrid_candidates(specs, n_min=5, weight_step=args.weight_step, feature_set="genres+year")}
-    tuned, tuning = tune_specs_on_validation(candidates, inner.train, inner.test, items=data.items, k=K)
+    protocol = Protocol(k=K, metrics=("ndcg",), relevance=4.0)
+    tuned, tuning = tune_specs(candidates, inner, protocol=protocol, items=data.items, score_all=True, log=False)
     t_tune = time.perf_counter() - t0
     print("== chosen on validation")
-    print(tuning[tuning["chosen"]].to_string(index=False))
+    print(tuning[tuning["best"]].to_string(index=False))
     extra = {n: s for n, s in zip(CONTENT_ONLY, component_specs(CONTENT_ONLY, feature_set="genres+year"))}
     t1 = time.perf_counter()
-    models = fit_models({**tuned, **extra}, split.train, items=data.items)
-    results = evaluate_segments(models, split.test, k=K, metrics=("ndcg",))
+    results = compare({**tuned, **extra}, split, protocol=protocol, items=data.items, segments=("split",), log=False)
     t_test = time.perf_counter() - t1
     metric = f"NDCG@{K}"
     print(f"\n== {metric} on test (n_users in the last row)")
-    print(segment_summary(results, metric).round(4).to_string())
+    print(results.segment_summary(metric).round(4).to_string())
     best_c = best_on_validation(tuning, names)
     best_h = best_on_validation(tuning, [m for m in tuned if m not in names])
     print(f"\n== Wilcoxon signed-rank, best hybrid ({best_h}) vs best component ({best_c}), chosen on validation")
     for seg in ("overall", "cold_user"):
-        res = paired_test(per_user(results, best_h, metric=metric, segment=seg),
-                          per_user(results, best_c, metric=metric, segment=seg))
+        res = paired_test(results.values(best_h, metric, seg), results.values(best_c, metric, seg))
         print(f"{seg:10s} mean diff {res['mean_diff']:+.4f}  p = {res['p_value']:.3g}  (n = {res['n']})")
     print(f"\nwall time: tuning {t_tune:.1f}s, refit + test {t_test:.1f}s, total {time.perf_counter() - t0:.1f}s")
 

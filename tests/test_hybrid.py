@@ -15,9 +15,9 @@ from recsys_study.recommenders.hybrid import (
     SwitchingHybrid,
     WeightedHybrid,
     minmax_rows,
-    tune_on_validation,
-    weight_grid,
 )
+from recsys_study.protocol import Protocol, best_on_validation, tune, tune_specs, weight_grid
+from recsys_study.split import Split
 from test_content import synthetic
 
 PROFILE = {"algorithm": "content_profile", "params": {"feature_set": "genres"}}
@@ -155,46 +155,53 @@ def test_feature_augmented_content_lets_cold_items_be_recommended(data):
     assert cold & set(recs["item"])
 
 
-def test_tune_on_validation_picks_the_best_grid_value_and_leaves_it_set(data):
-    ratings, items = data
-    rng = np.random.default_rng(0)
+def _inner(ratings, seed):
+    rng = np.random.default_rng(seed)
     mask = rng.random(len(ratings)) < 0.25
     train, valid = ratings[~mask], ratings[mask]
     valid = valid[valid["user"].isin(train["user"]) & valid["item"].isin(train["item"])]
-    model = WeightedHybrid(components=[PROFILE, POP])
-    best, table = tune_on_validation(model, train, valid, param="weights", grid=weight_grid(2, step=0.5),
-                                     items=items, k=5, relevance_threshold=None)
-    assert len(table) == 3
-    assert table["NDCG@5"].max() == table.loc[table["weights"] == best, "NDCG@5"].iloc[0]
-    assert model.weights == best
-    n_best, n_table = tune_on_validation(SwitchingHybrid(content=PROFILE, collaborative=POP), train, valid,
-                                         param="n_min", grid=[0, 1000], items=items, k=5)
-    assert n_best in (0, 1000) and len(n_table) == 2
+    return Split(train=train, test=valid)
 
 
-def test_tune_on_validation_rejects_unknown_parameter(data):
+def test_tune_on_a_score_time_knob_picks_the_best_grid_value_from_one_fit(data):
     ratings, items = data
-    with pytest.raises(ValueError, match="no hyperparameter"):
-        tune_on_validation(WeightedHybrid(), ratings, ratings, param="alpha", grid=[1], items=items)
+    inner = _inner(ratings, 0)
+    spec = {"algorithm": "weighted", "params": {"components": [PROFILE, POP]}}
+    res = tune(spec, {"weights": weight_grid(2, step=0.5)}, inner, protocol=Protocol(k=5), items=items)
+    assert len(res.table) == 3
+    assert res.table["best"].sum() == 1
+    best = res.table.loc[res.table["best"]].iloc[0]
+    assert best["value"] == res.table["value"].max()
+    assert res.best_params["weights"] == best["param.weights"]
+    assert res.table["fit_time_s"].iloc[1:].isna().all()  # one fit: the weights are read at scoring time
+    # the same values as refitting each point from scratch
+    for _, row in res.table.iterrows():
+        refit = tune({"algorithm": "weighted", "params": {"components": [PROFILE, POP],
+                                                          "weights": list(row["param.weights"])}},
+                     {}, inner, protocol=Protocol(k=5), items=items)
+        assert refit.table["value"].iloc[0] == pytest.approx(row["value"], abs=1e-12)
 
 
-def test_tune_specs_on_validation_writes_the_chosen_value_into_the_spec(data):
-    from recsys_study.evaluation.segments import best_on_validation
-    from recsys_study.recommenders.hybrid import component_specs, hybrid_candidates, tune_specs_on_validation
+def test_tune_rejects_unknown_parameter(data):
+    ratings, items = data
+    with pytest.raises(TypeError, match="no hyperparameter"):
+        tune({"algorithm": "weighted"}, {"alpha": [1, 2]}, _inner(ratings, 0), protocol=Protocol(k=5), items=items)
+
+
+def test_hybrids_and_components_are_tuned_by_the_one_engine(data):
+    from recsys_study.protocol import component_specs, hybrid_candidates
 
     ratings, items = data
-    rng = np.random.default_rng(1)
-    mask = rng.random(len(ratings)) < 0.25
-    train, valid = ratings[~mask], ratings[mask]
     specs = component_specs(["content_profile", "most_popular"], feature_set="genres")
     assert specs == [{"algorithm": "content_profile", "params": {"feature_set": "genres"}},
                      {"algorithm": "most_popular", "params": {}}]
     cands = {"content_profile": specs[0], "most_popular": specs[1],
              **hybrid_candidates(specs, ["weighted", "switching"], weight_step=0.5)}
-    tuned, table = tune_specs_on_validation(cands, train, valid, items=items, k=5, relevance_threshold=None)
-    chosen = table[table["chosen"]].set_index("model")
+    tuned, table = tune_specs(cands, _inner(ratings, 1), protocol=Protocol(k=5), items=items, score_all=True,
+                              log=False)
+    chosen = table[table["best"]].set_index("model")
     assert list(chosen.index) == ["content_profile", "most_popular", "weighted", "switching"]
-    assert tuned["weighted"]["params"]["weights"] == list(chosen.loc["weighted", "value"])
-    assert tuned["switching"]["params"]["n_min"] == chosen.loc["switching", "value"]
+    assert tuned["weighted"]["params"]["weights"] == list(chosen.loc["weighted", "param.weights"])
+    assert tuned["switching"]["params"]["n_min"] == chosen.loc["switching", "param.n_min"]
     best = best_on_validation(table, ["content_profile", "most_popular"])
-    assert chosen.loc[best, "NDCG@5"] == chosen.loc[["content_profile", "most_popular"], "NDCG@5"].max()
+    assert chosen.loc[best, "value"] == chosen.loc[["content_profile", "most_popular"], "value"].max()

@@ -304,10 +304,22 @@ def log_recommender(model, name: str = "recommender"):
         path = Path(tmp) / "recommender.pkl"
         with path.open("wb") as fh:
             pickle.dump(model, fh)
-        return mlflow.pyfunc.log_model(
-            name=name, python_model=_RecommenderModel(), artifacts={"recommender": str(path)},
-            pip_requirements=[f"recsys-study=={metadata.version('recsys-study')}"],
-        )
+        import logging
+        import warnings
+
+        # the wrapper is ours (cloudpickled by design) and takes frames, not type-hinted inputs
+        pyfunc_log = logging.getLogger("mlflow.pyfunc")
+        level = pyfunc_log.level
+        pyfunc_log.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
+                return mlflow.pyfunc.log_model(
+                    name=name, python_model=_RecommenderModel(), artifacts={"recommender": str(path)},
+                    pip_requirements=[f"recsys-study=={metadata.version('recsys-study')}"],
+                )
+        finally:
+            pyfunc_log.setLevel(level)
 
 
 def log_artifact(path: str | Path, *, run_id: str, artifact_path: str | None = None) -> None:

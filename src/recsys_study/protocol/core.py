@@ -303,7 +303,8 @@ def _log(result: ModelResult, ctx: EvaluationContext, *, dataset, experiment, ru
     params = {"algorithm": model.name, "model_label": result.label, "hyperparameters": model.get_params(),
               "catalogue_items": ctx.n_items, **ctx.protocol.params(), **(extra_params or {})}
     numeric = {key: v for key, v in result.summary.items() if isinstance(v, (int, float)) and key != "n_catalogue_items"}
-    not_finite = sorted(key for key, v in numeric.items() if not np.isfinite(v))
+    not_finite = sorted(key for key, v in numeric.items()
+                        if not np.isfinite(v) and key not in (*TIMINGS, "fit_peak_mb"))
     tags = {"model": result.label, "relevance": ctx.protocol.relevance.name}
     if not_finite:  # stated, not dropped in silence: e.g. RMSE of a model that only ranks
         tags["metrics_not_computed"] = ", ".join(not_finite)

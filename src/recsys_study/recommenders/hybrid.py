@@ -1,4 +1,4 @@
-"""Hybrid recommenders following Burke's taxonomy, and their tuning on validation data.
+"""Hybrid recommenders following Burke's taxonomy (their grids and tuning: :mod:`recsys_study.protocol.tuning`).
 
 Burke (2002), "Hybrid recommender systems: survey and experiments", User Modeling and
 User-Adapted Interaction 12(4): *weighted* (blend the scores of several models),
@@ -15,8 +15,6 @@ score (a cold item for a collaborative model) gets :math:`\\tilde s = 0`.
 """
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -101,7 +99,7 @@ class _ComponentHybrid(Recommender):
 class WeightedHybrid(_ComponentHybrid):
     """Weighted hybrid: :math:`s_{ui} = \\sum_c w_c\\, \\tilde s^{(c)}_{ui}` (Burke 2002, "weighted").
 
-    ``weights`` default to equal; tune them with :func:`tune_on_validation` (they are read at
+    ``weights`` default to equal; tune them with :func:`recsys_study.protocol.tune` (they are read at
     scoring time, so tuning needs no refit). Weights (1, 0) reproduce the first component's
     ranking over the items it can score. ``missing``: what a component contributes for an
     item it cannot score (a cold item for a collaborative model): ``"mean"`` imputes the
@@ -302,145 +300,3 @@ class FeatureAugmentedHybrid(Recommender):
 
     def _score(self, user_idx):
         return (self._w[user_idx] @ self.similarity_).toarray()
-
-
-def _truth(valid: pd.DataFrame, relevance_threshold: float | None) -> pd.DataFrame:
-    if relevance_threshold is not None and RATING in valid.columns:
-        valid = valid[valid[RATING] >= relevance_threshold]
-    return valid[[USER, ITEM]].drop_duplicates()
-
-
-def weight_grid(n_components: int, *, step: float = 0.1) -> list[tuple[float, ...]]:
-    """Return every weight vector on the simplex with the given step (weights sum to 1)."""
-    m = int(round(1 / step))
-    return [tuple(c / m for c in combo) for combo in itertools.product(range(m + 1), repeat=n_components)
-            if sum(combo) == m]
-
-
-def tune_on_validation(model: Recommender, train: pd.DataFrame, valid: pd.DataFrame, *, param: str, grid,
-                       items: pd.DataFrame | None = None, k: int = 10, relevance_threshold: float | None = 4.0
-                       ) -> tuple[object, pd.DataFrame]:
-    """Return (best value, table of mean NDCG@k per value) of hyperparameter ``param`` on ``valid``.
-
-    The model is fitted on ``train`` (once if ``param`` is read at scoring time, else for
-    every value) and left fitted with the best value. Ties go to the first value of ``grid``.
-    Only validation data are used: the test set never chooses a hyperparameter.
-    """
-    from recsys_study.evaluation.ranking import ndcg_at_k
-
-    grid = list(grid)
-    if not grid:
-        raise ValueError(f"the grid for {param!r} is empty; pass at least one value.")
-    if param not in model.get_params():
-        raise ValueError(f"{model.name} has no hyperparameter {param!r}; it has {list(model.get_params())}.")
-    truth = _truth(valid, relevance_threshold)
-    users = truth[USER].unique()
-    score_time = param in getattr(model, "score_time_params", ())
-    rows = []
-    for value in grid:
-        setattr(model, param, value)
-        if not score_time or not hasattr(model, "user_index_"):
-            model.fit(train, items=items)
-        if score_time:  # components' scores do not depend on the knob: compute them once
-            model._score_cache = getattr(model, "_score_cache", None) or {}
-        recs = model.recommend(users, k=k)
-        rows.append({param: value, f"NDCG@{k}": float(ndcg_at_k(recs, truth, k).mean())})
-    model._score_cache = None
-    table = pd.DataFrame(rows)
-    best = grid[int(np.argmax(table[f"NDCG@{k}"].to_numpy()))]
-    setattr(model, param, best)
-    if not score_time:
-        model.fit(train, items=items)
-    return best, table
-
-
-def component_specs(names: list[str], *, feature_set: str = "genres+year") -> list[dict]:
-    """Return registry specs for algorithm ``names``; content models get ``feature_set``."""
-    from recsys_study.recommenders.registry import get_class
-
-    specs = []
-    for name in names:
-        takes_features = "feature_set" in get_class(name)().get_params()
-        specs.append({"algorithm": name, "params": {"feature_set": feature_set} if takes_features else {}})
-    return specs
-
-
-HYBRID_KINDS = ("weighted", "switching", "feature_augmented", "cascade", "mixed")
-
-
-def hybrid_candidates(components: list, kinds=HYBRID_KINDS, *,
-                      n_min: int = 5, feature_set: str = "genres+year", weight_step: float = 0.1) -> dict:
-    """Return ``{label: {"spec": ..., "param": ..., "grid": [...]}}`` for the hybrids of ``kinds``.
-
-    ``components`` are registry specs; the first is taken as the content model and the
-    last as the collaborative one (switching: content below ``n_min``; cascade: the
-    collaborative model proposes 10-50 candidates that the content model re-ranks).
-    Grids: weights on the simplex (``weight_step``), ``n_min`` around the given value,
-    CFCBF content weight λ in {0, 0.05, 0.1, 0.2, 0.5, 1}; mixed: new-item slots in {1, 2, 3}.
-    """
-    unknown = set(kinds) - set(HYBRID_KINDS)
-    if unknown:
-        raise ValueError(f"unknown hybrid kind(s) {sorted(unknown)}; use {', '.join(HYBRID_KINDS)}.")
-    content, collab = components[0], components[-1]
-    out = {}
-    if "weighted" in kinds:
-        out["weighted"] = {"spec": {"algorithm": "weighted", "params": {"components": list(components)}},
-                           "param": "weights", "grid": weight_grid(len(components), step=weight_step)}
-    if "switching" in kinds:
-        grid = sorted({1, 2, 3, 5, 10, 20, int(n_min)})
-        out["switching"] = {"spec": {"algorithm": "switching", "params": {"content": content, "collaborative": collab}},
-                            "param": "n_min", "grid": grid}
-    if "feature_augmented" in kinds:
-        out["feature_augmented"] = {"spec": {"algorithm": "feature_augmented", "params": {"feature_set": feature_set}},
-                                    "param": "content_weight", "grid": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0]}
-    if "cascade" in kinds:
-        out["cascade"] = {"spec": {"algorithm": "cascade", "params": {"first": collab, "second": content}},
-                          "param": "n_candidates", "grid": [10, 20, 50]}
-    if "mixed" in kinds:  # slots >= 1 by design: the new-arrivals shelf is a business rule, not a tuning knob
-        out["mixed"] = {"spec": {"algorithm": "mixed", "params": {"collaborative": collab, "content": content}},
-                        "param": "slots", "grid": [1, 2, 3]}
-    return out
-
-
-def tune_specs_on_validation(candidates: dict, train: pd.DataFrame, valid: pd.DataFrame, *,
-                             items: pd.DataFrame | None = None, k: int = 10,
-                             relevance_threshold: float | None = 4.0) -> tuple[dict, pd.DataFrame]:
-    """Return (``{label: tuned spec}``, table label/value/NDCG@k) after tuning each candidate on ``valid``.
-
-    ``candidates`` maps a label to a spec, or to ``{"spec", "param", "grid"}`` as built by
-    :func:`hybrid_candidates`; a bare spec is only scored (its validation NDCG is used to
-    pick the best component). The tuned spec carries the chosen value in its params.
-    """
-    tuned, tables = {}, []
-    for label, entry in candidates.items():
-        if "spec" not in entry:
-            entry = {"spec": entry, "param": None, "grid": None}
-        spec = {"algorithm": entry["spec"]["algorithm"], "params": dict(entry["spec"].get("params") or {})}
-        model = build_component(spec)
-        if entry["param"] is None:
-            best, table = None, _score_on_validation(model, train, valid, items, k, relevance_threshold)
-        else:
-            best, table = tune_on_validation(model, train, valid, param=entry["param"], grid=entry["grid"],
-                                             items=items, k=k, relevance_threshold=relevance_threshold)
-            spec["params"][entry["param"]] = list(best) if isinstance(best, tuple) else best
-            table = table.rename(columns={entry["param"]: "value"}).assign(param=entry["param"])
-        tuned[label] = spec
-        table = table.assign(model=label)
-        table["chosen"] = [_same(v, best) for v in table["value"]] if "value" in table else True
-        tables.append(table)
-    table = pd.concat(tables, ignore_index=True)
-    cols = ["model", "param", "value", f"NDCG@{k}", "chosen"]
-    return tuned, table.reindex(columns=cols)
-
-
-def _same(a, b) -> bool:
-    return (list(a) if isinstance(a, (tuple, list)) else a) == (list(b) if isinstance(b, (tuple, list)) else b)
-
-
-def _score_on_validation(model, train, valid, items, k, relevance_threshold) -> pd.DataFrame:
-    from recsys_study.evaluation.ranking import ndcg_at_k
-
-    truth = _truth(valid, relevance_threshold)
-    model.fit(train, items=items)
-    recs = model.recommend(truth[USER].unique(), k=k)
-    return pd.DataFrame({f"NDCG@{k}": [float(ndcg_at_k(recs, truth, k).mean())]})
