@@ -585,6 +585,7 @@ def _interrupts():
         if fired:
             return
         fired.append(signum)
+        _stop_descendants()  # first, before any clean-up code gets to talk to the kernel
         raise Interrupted(signum)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -656,7 +657,11 @@ def _remove_stale(out_dir: Path) -> None:
 
 
 def _stop_descendants(timeout: float = 3.0) -> None:
-    """Terminate the processes this runner started (notebook kernels and what they started)."""
+    """Kill the processes this runner started (notebook kernels and what they started, e.g. a Spark JVM).
+
+    SIGKILL rather than SIGTERM: a kernel answers SIGTERM by printing a traceback of the cell it was in,
+    and the runs it had opened are ended by the runner anyway.
+    """
     import psutil
 
     try:
@@ -665,15 +670,10 @@ def _stop_descendants(timeout: float = 3.0) -> None:
         return
     for proc in procs:
         try:
-            proc.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    for proc in alive:
-        try:
             proc.kill()
         except psutil.Error:
             pass
+    psutil.wait_procs(procs, timeout=timeout)
 
 
 def _kill_runs(experiment: str, token: str) -> None:

@@ -38,6 +38,9 @@ def write_aside(path: Path, text: str) -> Path:
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; a report is as readable as any file the user writes
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     return Path(tmp)
