@@ -152,7 +152,8 @@ class Recommender:
             frames.append(self._top_k(known_users[start:start + self.batch_size], self._score(batch), k, seen))
         if (~known).any():
             cold = users[~known]
-            log.warning("%s: %d user(s) unknown at fit time get the most-popular fallback", self.name, len(cold))
+            log.warning("%s: %d user(s) unknown at fit time get the cold-user fallback (_cold_scores: most popular "
+                        "items unless the model uses side information)", self.name, len(cold))
             for start in range(0, len(cold), self.batch_size):
                 block = cold[start:start + self.batch_size]
                 frames.append(self._top_k(block, self._cold_scores(block), k, None))
