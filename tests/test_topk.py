@@ -60,3 +60,74 @@ def test_ties_below_the_discard_level_are_not_sorted_but_those_above_are():
 def test_any_numeric_dtype_orders_by_value(dtype):
     scores = np.array([[0, 1, 1, 0, 1, 1], [1, 0, 0, 0, 0, 1]]).astype(dtype)
     assert np.sort(top_k_columns(scores, 3), axis=1).tolist() == [[1, 2, 4], [0, 1, 5]]
+
+
+# -- the heap kernel behind Recommender.recommend ---------------------------------------------------
+import pandas as pd  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from recsys_study.recommenders.topk import top_k_excluding  # noqa: E402
+
+
+def _reference_excluding(scores, k, exclude):
+    """The definition, row by row: drop excluded, NaN and -inf entries, stable sort descending, first k."""
+    out = []
+    for r in range(scores.shape[0]):
+        row = scores[r].astype(np.float64)
+        keep = ~np.isnan(row) & (row > -np.inf)
+        if exclude is not None:
+            keep[exclude[r].indices] = False
+        cols = np.flatnonzero(keep)
+        out.append(cols[np.argsort(-row[cols], kind="stable")][:k])
+    return out
+
+
+def test_heap_top_k_by_hand_skips_seen_nan_and_minus_infinity():
+    scores = np.array([[0.5, 2.0, 2.0, np.nan, 2.0, -np.inf, 1.0]], dtype=np.float32)
+    seen = sp.csr_matrix(np.array([[0, 1, 0, 0, 0, 0, 0]]))
+    cols, vals, lens = top_k_excluding(scores, 3, seen)
+    assert lens.tolist() == [3]
+    assert cols[0].tolist() == [2, 4, 6] and vals[0].tolist() == [2.0, 2.0, 1.0]
+    assert vals.dtype == np.float32  # no float64 copy of a float32 block
+    cols, _, lens = top_k_excluding(scores, 10, seen)
+    assert lens.tolist() == [4] and cols[0, :4].tolist() == [2, 4, 6, 0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrays(np.int8, st.tuples(st.integers(1, 9), st.integers(1, 30)), elements=st.integers(-3, 3)),
+       st.integers(0, 35), st.integers(0, 2**31 - 1), st.sampled_from([np.float32, np.float64]),
+       st.integers(1, 3))
+def test_heap_top_k_matches_a_stable_sort_with_exclusions(values, k, seed, dtype, threads):
+    rng = np.random.default_rng(seed)
+    scores = values.astype(dtype)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf  # some items already seen elsewhere
+    scores[rng.random(scores.shape) < 0.05] = np.nan
+    exclude = sp.csr_matrix(rng.random(scores.shape) < 0.3)
+    cols, vals, lens = top_k_excluding(scores, k, exclude, num_threads=threads, rows_per_task=2)
+    want = _reference_excluding(scores, k, exclude)
+    for r, w in enumerate(want):
+        assert lens[r] == len(w)
+        np.testing.assert_array_equal(cols[r, :lens[r]], w)
+        np.testing.assert_array_equal(vals[r, :lens[r]], scores[r, w])
+    # one shared score row (a broadcast view, ranked once) gives what its dense copy gives
+    shared = np.broadcast_to(scores[0], scores.shape)
+    got = top_k_excluding(shared, k, exclude)
+    dense = top_k_excluding(np.ascontiguousarray(shared), k, exclude)
+    np.testing.assert_array_equal(got[2], dense[2])
+    for r in range(scores.shape[0]):
+        np.testing.assert_array_equal(got[0][r, :got[2][r]], dense[0][r, :dense[2][r]])
+
+
+def test_recommend_lists_follow_the_tie_rule_for_known_and_cold_users():
+    """most_popular ties everywhere: lists by count descending, then by item index, seen items skipped."""
+    from recsys_study.constants import ITEM, USER
+    from recsys_study.recommenders import registry
+
+    train = pd.DataFrame({USER: ["a", "a", "b", "b", "c", "c", "d"],
+                          ITEM: [10, 11, 12, 13, 10, 12, 14]})
+    model = registry.make("most_popular").fit(train)
+    # item index (first appearance): 10, 11, 12, 13, 14; counts 2, 1, 2, 1, 1
+    recs = model.recommend(["a", "new"], k=3)
+    assert recs[recs[USER] == "a"][ITEM].tolist() == [12, 13, 14]
+    assert recs[recs[USER] == "new"][ITEM].tolist() == [10, 12, 11]
+    assert recs[recs[USER] == "new"]["score"].tolist() == [2.0, 2.0, 1.0]

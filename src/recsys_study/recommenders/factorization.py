@@ -6,11 +6,15 @@
   shuffled ratings per epoch. The inner loop is compiled with numba when it is
   installed (it is, as a dependency of ``lifetimes``); otherwise it runs in Python.
 - ``ImplicitALS`` (Hu, Koren & Volinsky, ICDM 2008): weighted least squares on the binary
-  preference p_ui with confidence c_ui = 1 + α r_ui; wraps ``implicit``'s CPU solver.
+  preference p_ui with confidence c_ui (Hu et al.: 1 + α r_ui); wraps ``implicit``'s CPU solver,
+  whose confidence on an observed pair is c_ui = α x_ui itself (1 on unobserved pairs;
+  tests/test_foldin.py solves its normal equations by hand).
 - ``ImplicitBPR`` (Rendle et al., UAI 2009): pairwise ranking loss, ``implicit``'s CPU solver.
 
-Both ``implicit`` models run single-threaded by default (``num_threads=1``): the machine
-is shared, and BPR's Hogwild updates are only reproducible on one thread.
+ALS solves every user's (item's) least-squares problem independently, so its factors do not
+depend on the thread count (tests/test_foldin.py checks 1 against 2 threads): it uses one
+thread per core by default (``num_threads=0``). BPR's Hogwild updates are only reproducible on
+one thread, so it stays at ``num_threads=1``.
 """
 
 from __future__ import annotations
@@ -139,11 +143,11 @@ class ImplicitALS(_ImplicitWrapper):
     ----------
     factors, regularization, iterations : as in ``implicit`` (its defaults).
     alpha : float
-        Confidence scale: c_ui = 1 + α x_ui.
+        Confidence scale: c_ui = α x_ui on observed pairs, 1 elsewhere (implicit's convention).
     use_ratings : bool
         x_ui = the rating if True, else 1 for every interaction (default).
     num_threads : int
-        Solver threads (1 = reproducible and polite on a shared machine).
+        Solver threads (0 = one per core); the factors do not depend on it.
     seed : int
         ``random_state`` of the initial factors.
     """
@@ -151,7 +155,7 @@ class ImplicitALS(_ImplicitWrapper):
     name = "als"
 
     def __init__(self, *, factors: int = 100, regularization: float = 0.01, alpha: float = 1.0,
-                 iterations: int = 15, use_ratings: bool = False, num_threads: int = 1, seed: int = 42):
+                 iterations: int = 15, use_ratings: bool = False, num_threads: int = 0, seed: int = 42):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -162,7 +166,8 @@ class ImplicitALS(_ImplicitWrapper):
 
     def _score_history(self, row):
         """Fold the user in: x_u = (YᵀY + Yᵀ(Cᵘ − I)Y + λI)⁻¹ YᵀCᵘp(u) from the fitted item factors Y
-        (Hu, Koren & Volinsky 2008, eq. 4; implicit's ``recalculate_user``), then x_u Yᵀ."""
+        (Hu, Koren & Volinsky 2008, eq. 4; implicit's ``recalculate_user``, an exact Cholesky
+        solve), then the scores x_u Yᵀ."""
         with threadpool_limits(1, "blas"):
             factors = self.model_.recalculate_user(0, _implicit_input(row, self.use_ratings))
         return (np.asarray(factors, dtype=self.item_factors_.dtype) @ self.item_factors_.T)[None, :]
@@ -182,7 +187,9 @@ class ImplicitBPR(_ImplicitWrapper):
     Parameters
     ----------
     factors, learning_rate, regularization, iterations : as in ``implicit`` (its defaults).
-    use_ratings, num_threads, seed : as in :class:`ImplicitALS`.
+    use_ratings, seed : as in :class:`ImplicitALS`.
+    num_threads : int
+        Solver threads (1 = reproducible: BPR's parallel SGD updates race otherwise).
     """
 
     name = "bpr"
