@@ -87,12 +87,14 @@ def test_als_fold_in_moves_lists_toward_the_refitted_model(data):
     gain_before, gain_after = [], []
     for user in users:
         target = set(refit.recommend([user], k=10)[ITEM])
-        before = set(before_model.recommend([user], k=10, exclude_seen=False)[ITEM]) - set(_history(data, user)[ITEM])
+        seen = set(_history(data, user)[ITEM])  # the lists compared all skip the whole history
+        ranked = before_model.recommend([user], k=10 + len(seen), exclude_seen=False)[ITEM]
+        before = set([i for i in ranked if i not in seen][:10])
         after = set(before_model.recommend_for_history(_history(data, user)[[ITEM]], k=10)[ITEM])
         gain_before.append(len(before & target))
         gain_after.append(len(after & target))
     print(f"overlap with the refitted list: before {np.mean(gain_before):.2f}, after fold-in {np.mean(gain_after):.2f}")
-    assert np.mean(gain_after) > np.mean(gain_before) + 1.0, (np.mean(gain_before), np.mean(gain_after))
+    assert np.mean(gain_after) > np.mean(gain_before) + 0.5, (np.mean(gain_before), np.mean(gain_after))
 
 
 def test_als_factors_do_not_depend_on_the_thread_count(data):
