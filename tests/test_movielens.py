@@ -144,8 +144,33 @@ def test_ml_latest_with_wrong_header_names_the_missing_columns(tmp_path):
 def test_invalid_ratings_in_a_file_are_rejected_with_the_source(tmp_path):
     d = write_ml_latest(tmp_path / "ml")
     (d / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,7.0,5\n")
-    with pytest.raises(DataValidationError, match=r"movielens-ml-latest ratings: 1 rating\(s\) outside"):
+    with pytest.raises(DataValidationError, match=r"movielens-ml-latest ratings \(.*ratings.csv\): 1 value\(s\) "
+                       r"of column 'rating' outside .* e\.g\. \{'user': 1, 'item': 1, 'rating': 7\.0\}"):
         load_movielens(d)
+    assert load_movielens(d, rating_scale=(1, 10), use_cache=False).interactions["rating"].tolist() == [7.0]
+
+
+def test_duplicate_pairs_in_a_file_are_refused_unless_merging_is_asked_for(tmp_path):
+    d = write_ml_latest(tmp_path / "ml")
+    (d / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,3.0,5\n1,1,4.0,9\n2,1,2.0,5\n")
+    with pytest.raises(DataValidationError, match=r"ratings.csv\): 1 duplicate \(user, item\) pair\(s\), "
+                       r"e\.g\. \{'user': 1, 'item': 1\}.*duplicates='last'"):
+        load_movielens(d, use_cache=False)
+    merged = load_movielens(d, duplicates="last", use_cache=False).interactions
+    assert merged.attrs["duplicates_merged"] == 1
+    assert merged.loc[merged["user"] == 1, "rating"].tolist() == [4.0]  # the later timestamp wins
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", r"ratings.csv: the file is empty"),
+    ("userId,movieId,rating,timestamp\n1,1,4.0,5\n2,1,3.0,7 caf\xe9\n".encode("latin-1"),
+     r"ratings.csv: not utf-8 text \(byte b'\\xe9' cannot be decoded\); re-save it as utf-8"),
+])
+def test_an_empty_or_wrongly_encoded_file_is_named(tmp_path, content, message):
+    d = write_ml_latest(tmp_path / "ml")
+    (d / "ratings.csv").write_bytes(content)
+    with pytest.raises(DataValidationError, match=message):
+        load_movielens(d, use_cache=False)
 
 
 @pytest.mark.parametrize("frac", [0.0, -0.5, 1.5])

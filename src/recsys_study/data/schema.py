@@ -15,11 +15,17 @@ from recsys_study.constants import GENRES, ITEM, RATING, TIMESTAMP, TITLE, USER
 
 INTERACTION_COLUMNS = (USER, ITEM, RATING, TIMESTAMP)
 ITEM_COLUMNS = (ITEM, TITLE, GENRES)
-DUPLICATE_POLICIES = ("last", "error")
+DUPLICATE_POLICIES = ("error", "last")
 
 
 class DataValidationError(ValueError):
     """Raised when an input frame breaks its contract; the message says how to fix it."""
+
+
+def example_row(df: pd.DataFrame, mask, columns) -> dict:
+    """Return the first row of ``df[mask]`` as ``{column: value}`` with plain Python values (ids stay ints)."""
+    first = {c: df.loc[mask, c].iloc[0] for c in columns}  # column by column: a row Series would upcast ids
+    return {c: (v.item() if hasattr(v, "item") else v) for c, v in first.items()}
 
 
 def require_columns(df: pd.DataFrame, required: Iterable[str], *, source: str) -> None:
@@ -37,7 +43,7 @@ def validate_interactions(
     *,
     source: str = "interactions",
     rating_scale: tuple[float, float] | None = (0.5, 5.0),
-    duplicates: str = "last",
+    duplicates: str = "error",
     allow_extra: bool = False,
     require_rating: bool = True,
 ) -> pd.DataFrame:
@@ -46,8 +52,9 @@ def validate_interactions(
     Checks, in order: non-empty; required columns present (``user``, ``item``, and
     ``rating`` when ``require_rating``); no columns outside the contract unless
     ``allow_extra``; no null ids; ratings numeric and inside ``rating_scale``;
-    duplicate (user, item) pairs resolved by ``duplicates`` ("last" keeps the
-    latest by timestamp, then by row order; "error" raises).
+    duplicate (user, item) pairs handled by ``duplicates``: "error" (the default) raises
+    naming a pair, "last" merges them on request, keeping the latest by timestamp, then by
+    row order, and records how many rows it dropped in ``out.attrs["duplicates_merged"]``.
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise DataValidationError(
@@ -88,20 +95,23 @@ def validate_interactions(
             lo, hi = rating_scale
             outside = (rating < lo) | (rating > hi)
             if outside.any():
-                example = out.loc[outside, [USER, ITEM, RATING]].iloc[0].to_dict()
+                example = example_row(out, outside, [USER, ITEM, RATING])
                 raise DataValidationError(
-                    f"{source}: {int(outside.sum())} rating(s) outside the declared scale [{lo}, {hi}], "
-                    f"e.g. {example}; fix the data or declare the right rating_scale."
+                    f"{source}: {int(outside.sum())} value(s) of column {RATING!r} outside the declared scale "
+                    f"[{lo}, {hi}], e.g. {example}; fix the data, or pass the data's own scale as "
+                    "rating_scale=(low, high) (load_movielens and validate_interactions take it)."
                 )
     if TIMESTAMP in out.columns and out[TIMESTAMP].isna().any():
         raise DataValidationError(f"{source}: {int(out[TIMESTAMP].isna().sum())} missing timestamp(s).")
     dup = out.duplicated([USER, ITEM], keep=False)
+    n_merged = 0
     if dup.any():
+        n_merged = int(out.duplicated([USER, ITEM]).sum())
         if duplicates == "error":
-            pair = out.loc[dup, [USER, ITEM]].iloc[0].to_dict()
+            pair = example_row(out, dup, [USER, ITEM])
             raise DataValidationError(
-                f"{source}: {int(out.duplicated([USER, ITEM]).sum())} duplicate (user, item) pair(s), e.g. {pair}; "
-                "deduplicate them or pass duplicates='last' to keep the latest."
+                f"{source}: {n_merged} duplicate (user, item) pair(s), e.g. {pair}; deduplicate them, or pass "
+                "duplicates='last' to keep the latest rating of each pair."
             )
         order = [TIMESTAMP] if TIMESTAMP in out.columns else []
         out = (
@@ -111,7 +121,9 @@ def validate_interactions(
             .sort_values("_row", kind="stable")
             .drop(columns="_row")
         )
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["duplicates_merged"] = n_merged
+    return out
 
 
 def validate_items(df: pd.DataFrame, *, source: str = "items") -> pd.DataFrame:
