@@ -34,3 +34,23 @@ def test_cbsem_recovers_simulated_paths():
     sem = fit_cbsem(s.model, s.data)
     merged = sem.paths.merge(s.true_paths, on=["source", "target"])
     assert sem.proper and (merged["estimate"] - merged["value"]).abs().max() < 0.1
+
+
+@pytest.mark.parametrize("fault, message", [
+    (lambda d: d.assign(IMAG1=7.0), r"indicator 'IMAG1' \(construct 'Image'\) is constant \(every answer is 7\.0\)"),
+    (lambda d: d.assign(IMAG1=float("nan")), r"indicator 'IMAG1' \(construct 'Image'\) is empty"),
+    (lambda d: d.assign(IMAG1=d["IMAG1"].where(d.index != d.index[3])),
+     r"indicator 'IMAG1' has 1 empty cell\(s\), e\.g\. row 3; ML CB-SEM needs complete answers"),
+    (lambda d: d.assign(IMAG1=d["IMAG1"].astype(object).where(d.index != d.index[0], "ten")),
+     r"indicator 'IMAG1' has 1 non-numeric answer\(s\), e\.g\. 'ten' in row 0"),
+    (lambda d: d.drop(columns="IMAG1"), r"lacks indicator column\(s\) \['IMAG1'\]"),
+    (lambda d: d.iloc[:0], r"no respondents \(0 rows\)"),
+    (lambda d: d.iloc[:10], r"10 respondent\(s\) for \d+ indicators"),
+])
+def test_cbsem_refuses_data_it_cannot_estimate_naming_the_indicator(fault, message):
+    # before: a constant or empty indicator gave every path 0.000 with only converged=False; NaN ran silently
+    from recsys_study.data.schema import DataValidationError
+
+    data = fault(load_mobi().data.reset_index(drop=True))
+    with pytest.raises(DataValidationError, match=message):
+        fit_cbsem(mobi_reduced_model(), data)

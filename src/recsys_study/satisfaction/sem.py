@@ -37,6 +37,8 @@ class CBSEMResult:
 def fit_cbsem(model: PathModel, data: pd.DataFrame) -> CBSEMResult:
     """Return the ML CB-SEM fit of ``model`` on ``data`` (semopy, lavaan syntax from the model).
 
+    ``data`` is checked first (``validate_indicators``): complete, numeric, non-constant indicators.
+
     ``proper`` is False when a standardised path leaves [-1, 1] or an R^2 leaves [0, 1]
     (a Heywood case: near-collinear constructs or weak indicators, as on mobi's full ECSI).
 
@@ -44,12 +46,10 @@ def fit_cbsem(model: PathModel, data: pd.DataFrame) -> CBSEMResult:
     """
     import semopy
 
-    missing = [c for c in model.indicators if c not in data.columns]
-    if missing:
-        raise ValueError(f"data lacks indicator column(s) {missing} that the model needs.")
+    values = validate_indicators(model, data)
     sem = semopy.Model(model.to_lavaan())
     start = time.perf_counter()
-    result = sem.fit(data[list(model.indicators)].astype(float))
+    result = sem.fit(values)
     elapsed = time.perf_counter() - start
     table = sem.inspect(std_est=True)
     regress = table[(table["op"] == "~") & table["lval"].isin(model.constructs) & table["rval"].isin(model.constructs)]
@@ -83,6 +83,54 @@ def fit_cbsem(model: PathModel, data: pd.DataFrame) -> CBSEMResult:
     # standardised estimates beyond +-1 or R^2 outside [0, 1] mark an improper (Heywood) solution
     proper = bool((paths["estimate"].abs() <= 1).all() and all(0 <= v <= 1 for v in r2.values()))
     return CBSEMResult(paths, loadings, pd.Series(r2), fit, elapsed, converged, proper)
+
+
+def validate_indicators(model: PathModel, data: pd.DataFrame, *, source: str = "survey data") -> pd.DataFrame:
+    """Return the model's indicator columns as floats after checking what ML estimation needs.
+
+    Raises DataValidationError naming the column, an example and the fix for: a missing indicator
+    column, no rows, a non-numeric answer, an empty cell (NaN: ML needs complete cases), a constant
+    indicator (zero variance makes the sample covariance matrix S singular, so ``log|S|`` in the
+    discrepancy is undefined), and fewer respondents than indicators + 1 (S is then singular too).
+    """
+    from recsys_study.data.schema import DataValidationError
+
+    block_of = {item: construct for construct, items in model.blocks.items() for item in items}
+    missing = [c for c in model.indicators if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            f"{source}: lacks indicator column(s) {missing} that the model needs (blocks "
+            f"{ {block_of[c]: c for c in missing} }); rename the columns or change the model's blocks.")
+    if len(data) == 0:
+        raise DataValidationError(f"{source}: no respondents (0 rows); check the file or the filter that produced it.")
+    out = pd.DataFrame(index=data.index)
+    for col in model.indicators:
+        numeric = pd.to_numeric(data[col], errors="coerce")
+        bad = numeric.isna() & data[col].notna()
+        if bad.any():
+            raise DataValidationError(
+                f"{source}: indicator {col!r} has {int(bad.sum())} non-numeric answer(s), e.g. "
+                f"{data.loc[bad, col].iloc[0]!r} in row {data.index[bad][0]!r}; recode the answers as numbers.")
+        empty = numeric.isna()
+        if empty.all():
+            raise DataValidationError(
+                f"{source}: indicator {col!r} (construct {block_of[col]!r}) is empty; drop it from the block or "
+                "supply its answers.")
+        if empty.any():
+            raise DataValidationError(
+                f"{source}: indicator {col!r} has {int(empty.sum())} empty cell(s), e.g. row {data.index[empty][0]!r}; "
+                "ML CB-SEM needs complete answers: drop those respondents (data.dropna(subset=model.indicators)) "
+                "or impute them first.")
+        if numeric.nunique() == 1:
+            raise DataValidationError(
+                f"{source}: indicator {col!r} (construct {block_of[col]!r}) is constant (every answer is "
+                f"{float(numeric.iloc[0])!r}), so the covariance matrix is singular; drop it from the block.")
+        out[col] = numeric.astype(float)
+    if len(out) <= len(model.indicators):
+        raise DataValidationError(
+            f"{source}: {len(out)} respondent(s) for {len(model.indicators)} indicators; the sample covariance "
+            "matrix needs more respondents than indicators (collect more answers or use fewer indicators).")
+    return out
 
 
 def compare_estimators(model: PathModel, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
