@@ -13,8 +13,8 @@ stays fast (it loads neither numpy nor pandas)::
     split = rs.make_split(data.interactions, "user_stratified", test_frac=0.25, seed=42)
     model = rs.make_model("ease", l2=250.0).fit(split.train)    # any name of rs.available_models()
     lists = model.recommend([split.test.user.iloc[0]], k=10)
-    scores = rs.evaluate(model, split, k=10, log=False).attrs["summary"]
-    table = rs.compare([{"algorithm": "ease"}, {"algorithm": "most_popular"}], split, log=False).summary
+    scores = rs.evaluate(model, split, k=10, items=data.items, log=False).attrs["summary"]
+    table = rs.compare([{"algorithm": "ease"}, {"algorithm": "most_popular"}], split, items=data.items, log=False).summary
 
 ``rs.register(name, cls)`` adds your own recommender to the registry (see the README);
 ``rs.start_run`` opens an MLflow run with the study's provenance and ``rs.log_recommender``
