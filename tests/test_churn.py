@@ -26,6 +26,29 @@ def test_leakage_guard_rejects_target_derived_columns_and_ids(bad):
         churn.check_no_leakage([*churn.FEATURES, bad])
 
 
+@pytest.mark.parametrize("bad", ["id", "row_id", "Customer-ID"])
+def test_leakage_guard_rejects_id_columns_by_name(bad):
+    with pytest.raises(DataValidationError, match=bad):
+        churn.check_no_leakage([*churn.FEATURES, bad])
+
+
+def test_leakage_guard_looks_at_the_values_not_only_the_names():
+    # before: a column named left_company (the target under another name) or a row number passed the guard
+    df = load_telco_churn()
+    leaked = df.assign(left_company=np.where(df["churn"] == 1, "yes", "no"))
+    with pytest.raises(DataValidationError, match=r"'left_company' reproduces the target 'churn'"):
+        churn.churn_xy(leaked, features=[*churn.FEATURES, "left_company"])
+    numbered = df.assign(row_number=np.arange(len(df)))
+    with pytest.raises(DataValidationError, match=r"'row_number' is unique in every row \(an identifier"):
+        churn.churn_xy(numbered, features=[*churn.FEATURES, "row_number"])
+    # corr(10 y + e, y) = 10 sd(y) / sqrt(100 var(y) + 1) with sd(e) = 1; churn share 0.265: 4.41 / 4.53 = 0.974
+    noisy = df.assign(score=df["churn"] * 10.0 + np.random.default_rng(0).normal(0, 1.0, len(df)))
+    with pytest.raises(DataValidationError, match=r"'score' is almost the target 'churn' \(correlation 0\.97"):
+        churn.churn_xy(noisy, features=[*churn.FEATURES, "score"])
+    x, y = churn.churn_xy(df)  # the real feature list passes the value checks
+    assert list(x.columns) == list(churn.FEATURES) and set(y) == {0, 1}
+
+
 def test_churn_xy_names_missing_columns():
     df = load_telco_churn().drop(columns="tenure")
     with pytest.raises(DataValidationError, match="tenure"):

@@ -14,6 +14,8 @@ Brier score ``mean (p - y)^2`` (Brier 1950). Campaign measures are in ``loyalty.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -43,13 +45,50 @@ IDENTIFIERS = ("customer", "customer_id", "customerid", "rownames")
 MODELS = ("logistic", "tree", "gboost", "random_forest", "mlp")
 
 
-def check_no_leakage(features, *, target: str = TARGET) -> None:
-    """Raise DataValidationError if a feature is the target, is derived from it (its name contains
-    the target's name) or is an identifier."""
-    bad = [f for f in features if target.lower() in f.lower() or f.lower() in IDENTIFIERS]
+_ID_NAME = re.compile(r"(.*[_\W])?id")  # id, customer_id, row-id; not "paid"
+
+
+def check_no_leakage(features, *, target: str = TARGET, data: pd.DataFrame | None = None) -> None:
+    """Raise DataValidationError if a feature is the target, derived from it, or an identifier.
+
+    By name: the feature contains the target's name, is a known identifier (``IDENTIFIERS``) or is
+    called ``id`` / ``*_id``. With ``data`` (holding the features and the target), by value too,
+    whatever the column is called: a non-float feature unique in every row (an identifier: more than
+    20 rows), a feature of at most 20 distinct values each of which occurs with a single target class
+    (it reproduces the target, e.g. a ``left_company`` flag), or a numeric feature with
+    ``|corr(feature, target)| > 0.95``.
+    """
+    bad = [f for f in features
+           if target.lower() in f.lower() or f.lower() in IDENTIFIERS or _ID_NAME.fullmatch(f.lower())]
     if bad:
         raise DataValidationError(
             f"feature list leaks the target {target!r} or an identifier: {bad}; drop these columns.")
+    if data is None or target not in data.columns:
+        return
+    y = pd.to_numeric(data[target], errors="coerce")
+    for f in features:
+        if f not in data.columns:
+            continue
+        col = data[f]
+        n_levels = col.nunique(dropna=False)
+        if len(col) > 20 and n_levels == len(col) and not pd.api.types.is_float_dtype(col):
+            raise DataValidationError(
+                f"feature {f!r} is unique in every row (an identifier, e.g. {col.iloc[0]!r}); drop it from the "
+                "feature list.")
+        if 2 <= n_levels <= 20 and y.notna().all() and y.nunique() > 1:
+            classes = y.groupby(col.astype(str)).nunique()
+            if (classes == 1).all():
+                level = col.astype(str).iloc[0]
+                raise DataValidationError(
+                    f"feature {f!r} reproduces the target {target!r}: each of its {n_levels} values occurs with "
+                    f"one class only (e.g. {f}={level!r} always has {target}={y.iloc[0]:g}); it is known only "
+                    "after the outcome, drop it from the feature list.")
+        if pd.api.types.is_numeric_dtype(col) and y.notna().all() and col.std() > 0 and y.std() > 0:
+            corr = float(np.corrcoef(col.fillna(col.median()), y)[0, 1])
+            if abs(corr) > 0.95:
+                raise DataValidationError(
+                    f"feature {f!r} is almost the target {target!r} (correlation {corr:.3f}); drop it from the "
+                    "feature list.")
 
 
 def make_model(name: str, *, numeric=NUMERIC, categorical=CATEGORICAL, seed: int = 42) -> Pipeline:
@@ -77,6 +116,7 @@ def churn_xy(df: pd.DataFrame, *, features=FEATURES, target: str = TARGET) -> tu
     """Return (X, y) for the churn models after checking the columns and the leakage guard."""
     check_no_leakage(features, target=target)
     require_columns(df, (*features, target), source="churn table")
+    check_no_leakage(features, target=target, data=df)
     return df[list(features)], df[target].astype(int).to_numpy()
 
 
