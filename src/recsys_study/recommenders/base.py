@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
 from recsys_study.recommenders.topk import top_k_excluding
 
 log = logging.getLogger(__name__)
+
+
+def _n_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class NotFittedError(RuntimeError):
@@ -44,6 +51,12 @@ class Recommender:
         "train": only items seen in training can be recommended (collaborative models).
         "catalogue": every item of the ``items`` frame passed to ``fit`` can be
         recommended, including items with no training interaction (content models).
+    batch_size : int
+        Users per score block in ``recommend`` (memory: one n_users-independent block per thread).
+    thread_safe_scoring : bool
+        True where ``_score`` only reads fitted state and releases the GIL in its heavy part
+        (BLAS, sparse products): ``recommend`` then scores and ranks blocks on one thread per core
+        (BLAS held at one thread each), the frame being the same as on one thread.
 
     Fitted attributes
     -----------------
@@ -61,6 +74,7 @@ class Recommender:
     predicts_ratings: bool = False
     item_universe: str = "train"
     batch_size: int = 2048
+    thread_safe_scoring: bool = False
 
     # -- scikit-learn style parameter access -------------------------------------------
     @classmethod
@@ -143,13 +157,22 @@ class Recommender:
         users = pd.Index(pd.unique(np.asarray(users)))
         idx = self.user_index_.get_indexer(users)
         known = idx >= 0
-        frames = []
         known_users = users[known]
         known_idx = idx[known]
-        for start in range(0, len(known_idx), self.batch_size):
+        starts = range(0, len(known_idx), self.batch_size)
+        threads = min(_n_threads(), len(starts)) if self.thread_safe_scoring else 1
+
+        def block(start: int) -> pd.DataFrame:
             batch = known_idx[start:start + self.batch_size]
             seen = self.user_items_[batch] if exclude_seen else None
-            frames.append(self._top_k(known_users[start:start + self.batch_size], self._score(batch), k, seen))
+            return self._top_k(known_users[start:start + self.batch_size], self._score(batch), k, seen,
+                               num_threads=1 if threads > 1 else 0)
+
+        if threads > 1:
+            with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
+                frames = list(pool.map(block, starts))
+        else:
+            frames = [block(start) for start in starts]
         if (~known).any():
             cold = users[~known]
             log.warning("%s: %d user(s) unknown at fit time get the cold-user fallback (_cold_scores: most popular "
@@ -174,10 +197,10 @@ class Recommender:
         return np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr)), seen.indices
 
     def _top_k(self, users: pd.Index, scores: np.ndarray, k: int,
-               exclude: sp.csr_matrix | None = None) -> pd.DataFrame:
+               exclude: sp.csr_matrix | None = None, *, num_threads: int = 0) -> pd.DataFrame:
         """Return the frame of each row's ``k`` best items (ties by item index), skipping the stored
         entries of ``exclude``'s rows; -inf and NaN scores are never recommended."""
-        top, top_scores, lengths = top_k_excluding(scores, k, exclude)
+        top, top_scores, lengths = top_k_excluding(scores, k, exclude, num_threads=num_threads)
         valid = np.arange(top.shape[1])[None, :] < lengths[:, None]
         top_scores = top_scores.astype(np.float64)
         valid &= np.isfinite(top_scores)

@@ -68,6 +68,7 @@ class BiasedMF(Recommender):
 
     name = "biased_mf"
     predicts_ratings = True
+    thread_safe_scoring = True  # numpy products on fitted state only
 
     def __init__(self, *, factors: int = 50, epochs: int = 30, learning_rate: float = 0.01,
                  regularization: float = 0.1, bias_regularization: float = 0.02,
@@ -120,6 +121,7 @@ def _implicit_input(user_items: sp.csr_matrix, use_ratings: bool) -> sp.csr_matr
 
 class _ImplicitWrapper(Recommender):
     """Shared fit/score of the ``implicit`` CPU models (factors → dot-product scores)."""
+    thread_safe_scoring = True  # BLAS / sparse products on fitted state only
 
     def _make(self):
         raise NotImplementedError

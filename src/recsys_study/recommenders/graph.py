@@ -64,6 +64,7 @@ class RP3Beta(Recommender):
     """
 
     name = "rp3beta"
+    thread_safe_scoring = True  # BLAS / sparse products on fitted state only
 
     def __init__(self, *, alpha: float = 1.0, beta: float = 0.3, k: int = 200):
         self.alpha = alpha

@@ -112,6 +112,7 @@ class EASE(Recommender):
     """
 
     name = "ease"
+    thread_safe_scoring = True  # BLAS / sparse products on fitted state only
 
     def __init__(self, *, l2: float = 250.0, use_ratings: bool = False, num_threads: int = 1):
         self.l2 = l2

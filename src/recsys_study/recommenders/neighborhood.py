@@ -323,6 +323,7 @@ def _weighted_mean_offsets(sim_rows: sp.csr_matrix, centred_rows: sp.csr_matrix,
 
 class _KNN(Recommender):
     predicts_ratings = True
+    thread_safe_scoring = True  # BLAS / sparse products on fitted state only
 
     def __init__(self, *, k: int = 50, similarity: str = "cosine", shrinkage: float = 0.0,
                  min_similarity: float = 0.0, num_threads: int = 0):
