@@ -135,7 +135,8 @@ def bgnbd_check(result: SimulationResult, *, penalizer: float = 0.01) -> dict:
     week) against the world's expected sales per visit, the implied mean dropout per purchase
     ``a / (a + b)`` against the world's churn events per sale, and the holdout forecast of repeat
     purchases (and of their profit) against what the world produced. ``penalizer``: lifetimes' L2
-    penalty; weekly visits with little rate heterogeneity drive the unpenalised alpha to infinity.
+    penalty; weekly visits with little rate heterogeneity drive the unpenalised alpha to infinity
+    (if the fit does not converge it is retried with 10x and 100x the penalty; ``penalizer`` in the result).
     """
     from recsys_study.loyalty import clv
 
@@ -145,14 +146,24 @@ def bgnbd_check(result: SimulationResult, *, penalizer: float = 0.01) -> dict:
     cal_end = START_DATE + pd.Timedelta(days=7 * half - 1)
     obs_end = START_DATE + pd.Timedelta(days=7 * rounds - 1)
     summary = clv.calibration_holdout_summary(log, calibration_end=cal_end, observation_end=obs_end)
-    bgf = clv.fit_bgnbd(summary, penalizer=penalizer)
+    from lifetimes.utils import ConvergenceError
+
+    for attempt in (penalizer, 10 * penalizer, 100 * penalizer):
+        try:
+            bgf = clv.fit_bgnbd(summary, penalizer=attempt)
+            break
+        except ConvergenceError:
+            continue
+    else:
+        raise ValueError(f"BG/NBD did not converge on {result.label}'s sales even with penalizer {100 * penalizer}; "
+                         "run more customers or rounds.")
     params = clv.model_params(bgf)
     pred = clv.holdout_predictions(bgf, summary)
     errors = clv.holdout_errors(pred)
     c = result.customers
     buyers = c[c["customer"].isin(result.purchases["customer"].unique())]
     unit = result.config.economics.price * result.config.economics.margin
-    return {"bgnbd_params": params, "bgnbd_rate": params["r"] / params["alpha"], "world_rate": result.purchase_rate,
+    return {"bgnbd_params": params, "penalizer": attempt, "bgnbd_rate": params["r"] / params["alpha"], "world_rate": result.purchase_rate,
             "bgnbd_dropout": params["a"] / (params["a"] + params["b"]),
             "world_dropout": float(buyers["churned"].sum() / max(len(result.purchases), 1)),
             "holdout_predicted": errors["total_predicted"], "holdout_actual": errors["total_actual"],
@@ -343,26 +354,22 @@ def conclusions_that_survive(runs: pd.DataFrame, metric: str = "retention", *, b
         if not (d["lower"] > 0 or d["upper"] < 0):
             continue
         winner, loser = (a, b) if d["difference"] > 0 else (b, a)
-        holds, significant = [], []
+        holds, significant, breaks = 0, 0, []
+        variants = 0
         for variant, g in runs.groupby(by, sort=False):
             dv = paired_differences(g[g[RECOMMENDER].isin([winner, loser])], metric, baseline=loser)
             if dv.empty:
                 continue
             dv = dv.iloc[0]
-            holds.append(dv["difference"] > 0)
-            significant.append(bool(dv["lower"] > 0))
-            if not dv["difference"] > 0:
-                rows.append({"claim": f"{winner} > {loser}", "breaks_in": variant})
-        rows.append({"claim": f"{winner} > {loser}", "variants": len(holds), "holds_in": int(np.sum(holds)),
-                     "significant_in": int(np.sum(significant))})
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return pd.DataFrame(columns=["claim", "variants", "holds_in", "significant_in", "breaks_in"])
-    breaks = out[out.get("breaks_in").notna()] if "breaks_in" in out else out.iloc[0:0]
-    summary = out[out["variants"].notna()].drop(columns=["breaks_in"], errors="ignore")
-    summary["breaks_in"] = summary["claim"].map(breaks.groupby("claim")["breaks_in"].agg(", ".join)).fillna("")
-    summary["survives"] = summary["holds_in"] == summary["variants"]
-    return summary.reset_index(drop=True)
+            variants += 1
+            if dv["difference"] > 0:
+                holds += 1
+                significant += bool(dv["lower"] > 0)
+            else:
+                breaks.append(str(variant))
+        rows.append({"claim": f"{winner} > {loser}", "variants": variants, "holds_in": holds,
+                     "significant_in": significant, "breaks_in": ", ".join(breaks), "survives": not breaks})
+    return pd.DataFrame(rows, columns=["claim", "variants", "holds_in", "significant_in", "breaks_in", "survives"])
 
 
 def rating_log_summary(result: SimulationResult) -> dict:
