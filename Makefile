@@ -11,7 +11,7 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup run run-quick test test-fast bench bench-peers-venv lab mlflow-ui report lock clean
+.PHONY: help setup run run-quick test test-fast bench bench-peers-venv lab mlflow-ui report docs browser lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -33,7 +33,17 @@ $(ML100K)/.verified: tools/fetch_ml100k.py $(ML100K_FILES) | $(STAMP)
 	touch $@
 $(ML100K_FILES): ;
 
-setup: $(STAMP) $(ML100K)/.verified  ## create .venv from requirements.lock, install the package, fetch ml-100k
+# The report site's browser test drives Debian's chromium (headless) with Playwright's Python package from the
+# lock; installed here with apt-get when missing and root (CI). The site's MathJax is the copy inside the
+# jupyter-server-mathjax wheel of the lock: nothing is fetched when a page is viewed.
+CHROMIUM := /usr/bin/chromium
+browser:  ## install Debian's chromium for the browser test (apt-get, as root) when it is missing
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: $(CHROMIUM) is missing and apt-get needs root here: tests/test_browser.py will be skipped"; fi
+
+setup: $(STAMP) $(ML100K)/.verified browser  ## create .venv from requirements.lock, install the package, fetch ml-100k, chromium
 
 run: setup  ## run the default study (experiments/default.yaml) and build reports/index.html
 	$(BIN)/recsys-study run experiments/default.yaml
@@ -67,8 +77,14 @@ lab: setup  ## JupyterLab on the notebooks
 mlflow-ui: setup  ## MLflow UI on the project's local store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port 5000
 
-report: setup  ## rebuild reports/index.html from the executed notebooks
+report: setup  ## rebuild reports/index.html and the offline site reports/site/ from the executed notebooks
 	$(BIN)/recsys-study report
+
+docs: setup  ## API reference from the docstrings (pdoc) into reports/site/api/, linked from the site
+	$(BIN)/pdoc -o reports/site/api --docformat numpy --no-search \
+	  $$($(BIN)/python -c "import pkgutil, recsys_study as r; print(' '.join(['recsys_study'] + [m.name for m in pkgutil.iter_modules(r.__path__, 'recsys_study.') if not m.name.rsplit('.', 1)[1].startswith('_')]))")
+	$(BIN)/recsys-study report >/dev/null
+	@echo "API reference: reports/site/api/index.html"
 
 lock:  ## regenerate requirements.lock and environment.yml from pyproject.toml (needs the registry)
 	rm -rf /tmp/recsys-lock-venv && $(PYTHON) -m venv /tmp/recsys-lock-venv
@@ -77,4 +93,4 @@ lock:  ## regenerate requirements.lock and environment.yml from pyproject.toml (
 	$(PYTHON) tools/write_environment_yml.py
 
 clean:  ## remove the venv, caches and generated reports (keeps mlruns.db)
-	rm -rf $(VENV) $(LK_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html .pytest_cache
+	rm -rf $(VENV) $(LK_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html reports/site .pytest_cache
