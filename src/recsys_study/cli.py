@@ -77,10 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + signum
         if not args.no_report:
             print(f"report: {Path(args.reports_dir or tracking.project_root() / 'reports') / 'index.html'}")
-        if not args.no_report:
             from recsys_study.site import build_site
 
-            print(f"site: {build_site(args.reports_dir)} (opens from disk, offline)")
+            try:
+                print(f"site: {build_site(args.reports_dir)} (opens from disk, offline)")
+            except KeyboardInterrupt:
+                print("interrupted while building the site: the runs and reports/index.html are complete; "
+                      "`recsys-study report` builds the site again.", file=sys.stderr)
+                return 130
         failed = [r for r in results if r.status != "ok"]
         for r in results:
             print(f"{'ok    ' if r.status == 'ok' else 'FAILED'} {exp.name}/{r.name} ({r.seconds:.1f} s)"
