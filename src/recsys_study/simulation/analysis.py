@@ -148,9 +148,13 @@ def bgnbd_check(result: SimulationResult, *, penalizer: float = 0.01) -> dict:
     summary = clv.calibration_holdout_summary(log, calibration_end=cal_end, observation_end=obs_end)
     from lifetimes.utils import ConvergenceError
 
+    import warnings
+
     for attempt in (penalizer, 10 * penalizer, 100 * penalizer):
         try:
-            bgf = clv.fit_bgnbd(summary, penalizer=attempt)
+            with warnings.catch_warnings():  # autograd's log of a trial point outside the domain: noise
+                warnings.simplefilter("ignore", RuntimeWarning)
+                bgf = clv.fit_bgnbd(summary, penalizer=attempt)
             break
         except ConvergenceError:
             continue

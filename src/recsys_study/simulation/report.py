@@ -23,7 +23,7 @@ def describe_difference(d: pd.Series | dict, *, what: str, percent: bool = False
     if np.isfinite(lo) and lo > 0:
         return f"{a} beats {b} on {what} by {ci}."
     if np.isfinite(hi) and hi < 0:
-        return f"{a} falls short of {b} on {what} by {ci}."
+        return f"{a} falls short of {b} on {what} (difference {ci})."
     return f"no difference detectable between {a} and {b} on {what} ({ci})."
 
 
@@ -79,4 +79,4 @@ def conclusion(*, headline: pd.DataFrame, differences: pd.DataFrame, oracle_vs_r
     else:
         lines.append("Sensitivity analysis: the base world separates no pair of recommenders significantly, "
                      "so there is no order to test.")
-    return "\n".join(f"- {line[0].upper()}{line[1:]}" for line in lines)
+    return "\n".join(f"- {line}" for line in lines)
