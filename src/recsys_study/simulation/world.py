@@ -181,7 +181,7 @@ class World:
     def _slates(self, model, ids: np.ndarray, taste: np.ndarray, consumed: np.ndarray, k: int) -> np.ndarray:
         """Return (n, k) catalogue positions of each customer's slate (-1 = nothing left to show)."""
         if model == ORACLE:
-            scores = np.where(consumed, -np.inf, taste.astype(np.float64))
+            scores = np.where(consumed, np.float32(-np.inf), taste)
             top, vals = top_k_sorted(scores, k, discard_at_most=-np.inf)
             return np.where(np.isfinite(vals), top, -1)
         extra = self.config.refit_every + 1  # items consumed since the last refit are filtered here
