@@ -124,3 +124,35 @@ def test_world_survey_is_accepted_and_plsc_recovers_its_true_paths(utilities):
     # mode-A PLS attenuates the strong Satisfaction -> Loyalty path; PLSc corrects it
     pls = runs[runs["estimator"] == "PLS"].groupby(["source", "target"])["error"].mean()
     assert pls["Satisfaction", "Loyalty"] < -0.05
+
+
+# -- the analysis helpers by hand -----------------------------------------------------------------------------
+def _runs(values):
+    return pd.DataFrame([{"recommender": rec, "seed": s, "retention": v, "variant": variant}
+                         for variant, per_rec in values.items() for rec, vs in per_rec.items()
+                         for s, v in enumerate(vs)])
+
+
+def test_paired_differences_are_t_intervals_of_the_per_seed_differences():
+    runs = _runs({"base": {"a": [0.5, 0.6, 0.7], "b": [0.4, 0.4, 0.6]}})
+    d = analysis.paired_differences(runs, "retention", baseline="b").iloc[0]
+    diffs = np.array([0.1, 0.2, 0.1])
+    half = stats.t.ppf(0.975, 2) * diffs.std(ddof=1) / np.sqrt(3)
+    assert d["difference"] == pytest.approx(diffs.mean())
+    assert (d["lower"], d["upper"]) == pytest.approx((diffs.mean() - half, diffs.mean() + half))
+
+
+def test_a_conclusion_survives_only_where_its_order_holds_in_every_variant():
+    runs = _runs({"base": {"a": [0.5, 0.6, 0.7], "b": [0.4, 0.5, 0.6], "c": [0.1, 0.7, 0.2]},
+                  "x=1": {"a": [0.5, 0.6, 0.7], "b": [0.6, 0.7, 0.8], "c": [0.1, 0.1, 0.1]}})
+    out = analysis.conclusions_that_survive(runs).set_index("claim")
+    assert list(out.index) == ["a > b"]                  # a vs c and b vs c are not separated in the base world
+    assert not out.loc["a > b", "survives"] and out.loc["a > b", "breaks_in"] == "x=1"
+
+
+def test_no_difference_is_said_when_the_interval_includes_zero():
+    from recsys_study.simulation.report import describe_difference
+
+    row = {"recommender": "a", "baseline": "b", "difference": 0.01, "lower": -0.02, "upper": 0.04}
+    assert describe_difference(row, what="retention").startswith("no difference detectable")
+    assert "beats" in describe_difference({**row, "lower": 0.001}, what="retention")

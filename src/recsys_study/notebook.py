@@ -35,16 +35,18 @@ def _jsonable(value):
 
 
 def record(name: str, value) -> None:
-    """Display ``value`` under ``name`` so that it is stored in the notebook's output.
+    """Store ``value`` under ``name`` in the notebook's output, invisibly; return None.
 
     ``value`` must be JSON-serialisable after numpy scalars are converted
-    (numbers, strings, bools, lists and dicts of them).
+    (numbers, strings, bools, lists and dicts of them). The payload travels under a private
+    mimetype with an empty text form, so the reader sees no raw dict: the numbers reach the
+    reader through the notebook's own tables and conclusions, and the report site's index.
     """
     from IPython.display import display
 
     payload = {"name": name, "value": _jsonable(value)}
     json.dumps(payload)  # fail here, in the notebook, if the value cannot be stored
-    display({MIMETYPE: payload, "text/plain": f"{name} = {payload['value']!r}"}, raw=True)
+    display({MIMETYPE: payload, "text/plain": ""}, raw=True)
 
 
 def read_records(notebook: str | Path | nbformat.NotebookNode) -> dict:

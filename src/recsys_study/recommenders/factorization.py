@@ -19,12 +19,29 @@ one thread, so it stays at ``num_threads=1``.
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_study.recommenders._jit import jit
 from recsys_study.recommenders.base import Recommender
+
+
+@contextmanager
+def _no_ipywidgets_warning():
+    """Silence tqdm's "IProgress not found" TqdmWarning while implicit imports ``tqdm.auto``.
+
+    Inside a Jupyter kernel without ipywidgets that import warns, naming the venv's path, in every
+    executed notebook; implicit's bars are off here anyway (``show_progress=False``).
+    """
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        yield
 
 
 @jit
@@ -175,7 +192,8 @@ class ImplicitALS(_ImplicitWrapper):
         return (np.asarray(factors, dtype=self.item_factors_.dtype) @ self.item_factors_.T)[None, :]
 
     def _make(self):
-        from implicit.cpu.als import AlternatingLeastSquares
+        with _no_ipywidgets_warning():
+            from implicit.cpu.als import AlternatingLeastSquares
 
         return AlternatingLeastSquares(
             factors=self.factors, regularization=self.regularization, alpha=self.alpha,
@@ -207,7 +225,8 @@ class ImplicitBPR(_ImplicitWrapper):
         self.seed = seed
 
     def _make(self):
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
+        with _no_ipywidgets_warning():
+            from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         return BayesianPersonalizedRanking(
             factors=self.factors, learning_rate=self.learning_rate, regularization=self.regularization,

@@ -11,6 +11,7 @@ Engine: semopy 2.3 (Igolkina & Meshcheryakov 2020, Structural Equation Modeling 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,9 +50,14 @@ def fit_cbsem(model: PathModel, data: pd.DataFrame) -> CBSEMResult:
     values = validate_indicators(model, data)
     sem = semopy.Model(model.to_lavaan())
     start = time.perf_counter()
-    result = sem.fit(values)
-    elapsed = time.perf_counter() - start
-    table = sem.inspect(std_est=True)
+    with warnings.catch_warnings():
+        # the optimiser's trial points outside the domain (log of a non-positive determinant) warn;
+        # the outcome is judged by ``converged`` and ``proper`` below, not by those warnings
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = sem.fit(values)
+        elapsed = time.perf_counter() - start
+        table = sem.inspect(std_est=True)
+        stats = semopy.calc_stats(sem).T.iloc[:, 0]
     regress = table[(table["op"] == "~") & table["lval"].isin(model.constructs) & table["rval"].isin(model.constructs)]
     lookup = {(r["rval"], r["lval"]): r for _, r in regress.iterrows()}
 
@@ -73,7 +79,6 @@ def fit_cbsem(model: PathModel, data: pd.DataFrame) -> CBSEMResult:
     for c in model.endogenous:
         resid = table[(table["op"] == "~~") & (table["lval"] == c) & (table["rval"] == c)]
         r2[c] = 1 - _num(resid["Est. Std"].iloc[0]) if len(resid) else np.nan
-    stats = semopy.calc_stats(sem).T.iloc[:, 0]
     fit = {k: float(stats[k]) for k in FIT_INDICES if k in stats.index}
     if any(len(items) == 1 for items in model.blocks.values()):
         # semopy's baseline model breaks on the fixed zero error variance of single-item constructs
