@@ -101,7 +101,8 @@ def paired_differences(runs: pd.DataFrame, metric: str, *, baseline: str) -> pd.
             continue
         d = (wide[rec] - wide[baseline]).dropna().to_numpy()
         m, lo, hi = mean_ci(d)
-        p = float(stats.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and d.std() > 0 else float("nan")
+        p = float(stats.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and d.std() > 1e-9 * max(abs(d).max(), 1e-12) \
+            else float("nan")
         rows.append({RECOMMENDER: rec, "metric": metric, "baseline": baseline, "difference": m, "lower": lo,
                      "upper": hi, "p_value": p})
     return pd.DataFrame(rows)
@@ -177,14 +178,14 @@ def bgnbd_check(result: SimulationResult, *, penalizer: float = 0.01) -> dict:
 
 
 # -- offline NDCG vs online retention ----------------------------------------------------------------
-def offline_online(results: list[SimulationResult], recommenders, *, log_from: str = "random", k: int = 10,
-                   test_frac: float = 0.25, seed: int) -> dict:
+def offline_online(results: list[SimulationResult], recommenders, *, items: pd.DataFrame | None = None,
+                   log_from: str = "random", k: int = 10, test_frac: float = 0.25, seed: int) -> dict:
     """Rank the recommenders by offline NDCG@k on the world's own log and by simulated retention.
 
     The log is what ``log_from`` (a recommender of ``results``; default the random one, the least
     biased logging policy) observed in the first seed's world, split per user by
     ``split.user_stratified_split`` and scored by ``recsys_study.protocol.evaluate`` (ratings >= 4
-    relevant). Returns ``table`` (recommender, offline_ndcg, online_retention, ranks), the Spearman
+    relevant; ``items``: the catalogue frame, for content-based and hybrid models). Returns ``table`` (recommender, offline_ndcg, online_retention, ranks), the Spearman
     rank correlation and every inversion (a pair ordered one way offline and the other online,
     with the online paired difference and its CI).
     """
