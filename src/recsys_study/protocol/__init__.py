@@ -20,6 +20,7 @@ from recsys_study.protocol.core import (
     build_model,
     compare,
     confidence_intervals,
+    describe_ranking,
     evaluate,
     evaluate_model,
     model_label,
@@ -43,7 +44,7 @@ from recsys_study.protocol.tuning import (
 __all__ = [
     "DEFAULT_METRICS", "SEGMENT_KINDS", "HYBRID_KINDS", "Comparison", "EvaluationContext", "Protocol",
     "ProtocolError", "RelevancePolicy", "TuningResult", "as_protocol", "best_on_validation", "build_context",
-    "build_model", "catalogue", "compare", "component_specs", "confidence_intervals", "evaluate",
+    "build_model", "catalogue", "compare", "component_specs", "confidence_intervals", "describe_ranking", "evaluate",
     "evaluate_model", "hybrid_candidates", "model_label", "parameter_grid", "score_lists", "shrink_grids",
     "tune", "tune_specs", "validation_split", "weight_grid",
 ]

@@ -447,3 +447,29 @@ def confidence_intervals(per_user: pd.DataFrame, *, n_boot: int = 1000, alpha: f
         records.append({MODEL: model, METRIC: metric, "mean": mean, "lower": lower, "upper": upper,
                         "n": len(values)})
     return pd.DataFrame(records, columns=[MODEL, METRIC, "mean", "lower", "upper", "n"])
+
+
+def describe_ranking(values: Mapping[str, float] | pd.Series, metric: str, *, relevance: str,
+                     baseline: str | None = None, significant: Mapping[str, bool] | None = None,
+                     higher_is_better: bool = True) -> str:
+    """Return sentences, generated from the numbers, that rank models on one metric.
+
+    ``values`` maps model -> score; ``significant`` (optional) maps model -> whether its
+    difference from ``baseline`` is significant. The text names the winner, the order, the
+    baseline and how many models clear it, so it stays true whatever the parameters were.
+    """
+    s = pd.Series(values, dtype=float).dropna().sort_values(ascending=not higher_is_better)
+    if s.empty:
+        return f"No model has a {metric} value."
+    order = ", ".join(f"{m} ({v:.3f})" for m, v in s.items())
+    text = [f"With {relevance} relevant, {s.index[0]} has the best {metric} ({s.iloc[0]:.3f}). Order: {order}."]
+    if baseline is not None and baseline in s.index:
+        base = s[baseline]
+        better = [m for m, v in s.items() if m != baseline and (v > base if higher_is_better else v < base)]
+        text.append(f"{len(better)} of {len(s) - 1} models do better than {baseline} ({base:.3f}).")
+        if significant is not None:
+            sig = [m for m in better if significant.get(m)]
+            not_sig = [m for m in better if not significant.get(m)]
+            text.append(f"{len(sig)} of them significantly (Holm-corrected)"
+                        + (f"; not significant: {', '.join(not_sig)}." if not_sig else "."))
+    return " ".join(text)

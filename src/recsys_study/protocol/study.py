@@ -26,12 +26,13 @@ from recsys_study.constants import USER
 from recsys_study.evaluation import get_metric
 from recsys_study.evaluation.stats import holm, paired_test
 from recsys_study.progress import progress
-from recsys_study.protocol.core import METRIC, MODEL, VALUE, Protocol, compare, model_label
+from recsys_study.protocol.core import (METRIC, MODEL, VALUE, Protocol, build_context, compare, model_label,
+                                       score_lists)
 from recsys_study.protocol.relevance import ProtocolError
 from recsys_study.protocol.tuning import shrink_grids, tune_specs, validation_split
 from recsys_study.split import user_stratified_split
 
-DATASET, SEED = "dataset", "seed"
+DATASET, SEED, DATASETS = "dataset", "seed", "datasets"
 
 
 def mean_ci(values, *, alpha: float = 0.05) -> tuple[float, float, float]:
@@ -90,10 +91,18 @@ class ComparisonStudy:
     segments: pd.DataFrame      # dataset, seed, model, segment_kind, segment, user, metric, value
     tuned: pd.DataFrame         # dataset, seed, model, params chosen on validation
     wall_time_s: float
+    anchor: pd.DataFrame | None = None  # dataset, seed, model, metrics under the anchor's relevance rule
 
-    def table(self, dataset: str, metrics: Sequence[str] | None = None, *, alpha: float = 0.05) -> pd.DataFrame:
-        """Return rows = models, columns ``(metric, mean|lower|upper)``: mean over seeds and its t-interval."""
-        sub = self.summary[self.summary[DATASET] == dataset]
+    def table(self, dataset: str, metrics: Sequence[str] | None = None, *, alpha: float = 0.05,
+              anchor: bool = False) -> pd.DataFrame:
+        """Return rows = models, columns ``(metric, mean|lower|upper)``: mean over seeds and its t-interval.
+
+        ``anchor``: the same lists scored under the anchor protocol's relevance rule.
+        """
+        frame = self.anchor if anchor else self.summary
+        if frame is None:
+            raise ProtocolError("this study was run without an anchor protocol; pass anchor=Protocol(...).")
+        sub = frame[frame[DATASET] == dataset]
         if sub.empty:
             raise ProtocolError(f"no results for dataset {dataset!r}; have {sorted(self.summary[DATASET].unique())}.")
         metrics = list(metrics) if metrics is not None else self.metric_labels()
@@ -185,20 +194,23 @@ _METRIC_NAMES = {"Precision": "precision", "Recall": "recall", "NDCG": "ndcg", "
 def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *, seeds: Sequence[int],
                    protocol: Protocol, tuning_budget: int = 2, test_frac: float = 0.25, valid_frac: float = 0.25,
                    segments: Sequence[str] = (), measure_memory: bool = True, log: bool = True,
-                   experiment: str | None = None) -> ComparisonStudy:
+                   experiment: str | None = None, anchor: Protocol | None = None) -> ComparisonStudy:
     """Run the comparison study: each dataset x seed is split, tuned on validation and compared on test.
 
     ``datasets`` maps a name to a :class:`recsys_study.data.Dataset`; ``models`` are registry specs
     (with optional ``grid``, ``metric``, ``label``); ``tuning_budget`` keeps the first values of each
-    grid parameter (1 = no search). A model whose spec needs data the dataset lacks (e.g. the
-    demographic model without a users frame) raises before anything is fitted.
+    grid parameter (1 = no search). A spec may name the ``datasets`` it runs on (the demographic
+    model needs a users frame). ``anchor``: a second protocol (e.g. a published table's relevance
+    rule) under which the same lists are also scored, without refitting.
     """
     if not seeds:
         raise ProtocolError("the comparison needs at least one seed; pass e.g. seeds=[1, 2, 3, 4, 5].")
     start = time.perf_counter()
-    specs = shrink_grids(list(models), max_values=max(1, int(tuning_budget)))
-    per_user, summary, segs, tuned_rows = [], [], [], []
+    all_specs = shrink_grids(list(models), max_values=max(1, int(tuning_budget)))
+    per_user, summary, segs, tuned_rows, anchored = [], [], [], [], []
     for (name, data), seed in progress(list(itertools.product(datasets.items(), seeds)), desc="dataset x seed"):
+        specs = [{key: v for key, v in s.items() if key != DATASETS} for s in all_specs
+                 if name in s.get(DATASETS, [name])]
         split = user_stratified_split(data.interactions, test_frac=test_frac, seed=seed)
         inner = validation_split(split.train, valid_frac=valid_frac, seed=seed)
         users = getattr(data, "users", None)
@@ -214,7 +226,29 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
         if len(comparison.segments):
             segs.append(comparison.segments.assign(**tag))
         tuned_rows += [{**tag, MODEL: model_label(s), "params": s.get("params", {})} for s in tuned]
+        if anchor is not None:
+            ctx = build_context(split, anchor, items=data.items)
+            recs = comparison.recommendations
+            for label in comparison.summary[MODEL]:
+                _, scores = score_lists(recs[recs[MODEL] == label], ctx)
+                anchored.append({**tag, MODEL: label, "relevance": anchor.relevance.name, **scores})
     return ComparisonStudy(protocol=protocol, per_user=pd.concat(per_user, ignore_index=True),
                            summary=pd.concat(summary, ignore_index=True),
                            segments=pd.concat(segs, ignore_index=True) if segs else pd.DataFrame(),
-                           tuned=pd.DataFrame(tuned_rows), wall_time_s=time.perf_counter() - start)
+                           tuned=pd.DataFrame(tuned_rows), wall_time_s=time.perf_counter() - start,
+                           anchor=pd.DataFrame(anchored) if anchored else None)
+
+
+def published_ml100k() -> pd.DataFrame:
+    """Return Microsoft Recommenders' published ml-100k benchmark (per-user 75/25, seed 42, top 10).
+
+    MAP (their AP over all relevant items: our MAP-IR), nDCG@10, Precision@10, Recall@10 of their
+    ``benchmarks/movielens`` table for BiVAE, BPR, SAR, LightGCN and NCF. Typed in from the
+    published table, not computed here.
+    """
+    rows = {"BiVAE": (0.146126, 0.475077, 0.411771, 0.219145), "BPR": (0.105365, 0.389948, 0.349841, 0.181807),
+            "SAR": (0.110591, 0.382461, 0.330753, 0.176385), "LightGCN": (0.088526, 0.419846, 0.379626, 0.144336),
+            "NCF": (0.107720, 0.396118, 0.347296, 0.180775)}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["MAP-IR@10", "NDCG@10", "Precision@10", "Recall@10"]).rename_axis(
+                                      "published (Microsoft Recommenders)")

@@ -1,0 +1,62 @@
+"""Notebook 04 (the comparison) runs in quick mode; the statistics behind it are checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_study.protocol.study import mean_ci, pairwise_tests, significance_matrix
+
+
+def _per_user(diff: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    base = rng.random(len(diff))
+    rows = [pd.DataFrame({"model": "a", "user": np.arange(len(diff)), "metric": "NDCG@10", "value": base}),
+            pd.DataFrame({"model": "b", "user": np.arange(len(diff)), "metric": "NDCG@10", "value": base + diff}),
+            pd.DataFrame({"model": "c", "user": np.arange(len(diff)), "metric": "NDCG@10", "value": base})]
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_identical_models_do_not_differ_significantly():
+    tests = pairwise_tests(_per_user(np.full(200, 0.01)), "NDCG@10")
+    same = tests[(tests["model_a"] == "a") & (tests["model_b"] == "c")].iloc[0]
+    assert same["mean_diff"] == 0.0 and not same["significant"]
+
+
+def test_a_model_better_on_every_user_is_significant_after_holm():
+    rng = np.random.default_rng(1)
+    tests = pairwise_tests(_per_user(0.01 + 0.05 * rng.random(200)), "NDCG@10")
+    better = tests[(tests["model_a"] == "a") & (tests["model_b"] == "b")].iloc[0]
+    assert better["mean_diff"] < 0 and better["significant"] and better["p_adjusted"] < 1e-6
+    # Holm: the smallest of m p-values is multiplied by m
+    assert better["p_adjusted"] == pytest.approx(min(1.0, better["p_value"] * len(tests)))
+    matrix = significance_matrix(tests)
+    assert matrix.loc["a", "b"] == matrix.loc["b", "a"] == better["p_adjusted"]
+    assert np.isnan(matrix.loc["a", "a"])
+
+
+def test_mean_ci_is_the_student_t_interval_by_hand():
+    x = [0.30, 0.32, 0.31, 0.35, 0.29]
+    mean, lower, upper = mean_ci(x)
+    half = 2.7764451051977987 * np.std(x, ddof=1) / np.sqrt(5)  # t_{0.975, 4}
+    assert mean == pytest.approx(0.314) and upper - mean == pytest.approx(half, rel=1e-12)
+    assert np.isnan(mean_ci([0.3])[1])
+
+
+@pytest.mark.notebook
+def test_comparison_notebook_quick(run_notebook):
+    rec = run_notebook("04_comparison.ipynb")
+    models = set(rec["models"])
+    assert {"most_popular", "user_knn", "item_knn", "als", "bpr", "ease", "rp3beta", "content_profile",
+            "content_bayes", "content_knn", "association_rules", "demographic", "weighted", "switching",
+            "feature_augmented", "cascade", "mixed"} <= models
+    assert rec["relevance"] == "every test item"
+    assert len(rec["catalogue_items"]["ml-100k"]) == 1  # one item universe for every model and seed
+    ndcg = rec["ndcg"]["ml-100k"]
+    assert ndcg[rec["best_model"]["ml-100k"]] == max(ndcg.values())
+    assert ndcg["ease"] > ndcg["most_popular"] > ndcg["content_profile"]
+    lo, hi = rec["ndcg_ci"]["ml-100k"]["ease"]["lower"], rec["ndcg_ci"]["ml-100k"]["ease"]["upper"]
+    assert lo < ndcg["ease"] < hi
+    assert rec["conclusion"].startswith(f"On ml-100k, {rec['best_model']['ml-100k']} has the best NDCG@10")
+    assert len(rec["published_verdicts"]) == 4
