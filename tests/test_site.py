@@ -105,3 +105,29 @@ def test_mlflow_run_page_shows_fingerprint_commit_and_artifact_links(built):
     text = page.read_text()
     assert "abc123" in text and "git commit" in text
     assert "tables/table.csv" in text and "environment.json" in text
+
+
+@pytest.mark.notebook
+def test_executed_notebooks_get_no_progress_bars_and_no_tqdm_warning(tmp_path):
+    import nbformat
+
+    from recsys_study.experiments import execute_notebook
+    from recsys_study.notebook import MIMETYPE
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import os\nfrom recsys_study.notebook import record\nfrom recsys_study.progress import progress\n"
+            "from recsys_study.recommenders import make\n"
+            "make('als')._make()  # implicit imports tqdm.auto: warns in a kernel without ipywidgets\n"
+            "print(os.environ['RECSYS_STUDY_PROGRESS'], sum(progress(range(50), desc='loop')))\n"
+            "record('x', {'a': 1})"),
+    ]
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    assert execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb") == {"x": {"a": 1}}
+    outputs = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[1].outputs
+    assert [o.get("name") for o in outputs if o.output_type == "stream"] == ["stdout"], outputs
+    assert outputs[0].text == "0 1225\n"
+    (shown,) = [o for o in outputs if o.output_type == "display_data"]
+    assert shown.data["text/plain"] == "" and MIMETYPE in shown.data  # no raw dict for the reader
