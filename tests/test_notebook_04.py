@@ -45,7 +45,7 @@ def test_mean_ci_is_the_student_t_interval_by_hand():
 
 
 @pytest.mark.notebook
-def test_comparison_notebook_quick(run_notebook):
+def test_comparison_notebook_quick(run_notebook, tmp_path):
     rec = run_notebook("04_comparison.ipynb")
     models = set(rec["models"])
     assert {"most_popular", "user_knn", "item_knn", "als", "bpr", "ease", "rp3beta", "content_profile",
@@ -60,3 +60,11 @@ def test_comparison_notebook_quick(run_notebook):
     assert lo < ndcg["ease"] < hi
     assert rec["conclusion"].startswith(f"On ml-100k, {rec['best_model']['ml-100k']} has the best NDCG@10")
     assert len(rec["published_verdicts"]) == 4
+    # the report is built from the MLflow summary run the notebook logged, not from the notebook
+    from recsys_study.comparison_report import write_comparison_report
+
+    markdown = write_comparison_report(tmp_path / "reports").read_text()
+    assert "## ml-100k" in markdown and "Relevant: every test item" in markdown
+    assert f"| ease | {ndcg['ease']:.4f} [{lo:.4f}, {hi:.4f}]" in markdown
+    board = pd.read_csv(tmp_path / "reports" / "leaderboard.csv")
+    assert set(board["model"]) == models and "NDCG@10 (ml-100k)" in set(board["metric"])

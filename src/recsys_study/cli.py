@@ -77,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + signum
         if not args.no_report:
             print(f"report: {Path(args.reports_dir or tracking.project_root() / 'reports') / 'index.html'}")
+            from recsys_study.comparison_report import write_comparison_report
             from recsys_study.site import build_site
 
             try:
+                comparison = write_comparison_report(args.reports_dir)
+                if comparison is not None:
+                    print(f"comparison: {comparison}")
                 print(f"site: {build_site(args.reports_dir)} (opens from disk, offline)")
             except KeyboardInterrupt:
                 print("interrupted while building the site: the runs and reports/index.html are complete; "
@@ -102,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {run.name:<40} {run.notebook.name}  {run.parameters}")
         return 0
     if args.command == "report":
+        from recsys_study.comparison_report import write_comparison_report
         from recsys_study.site import build_site
 
+        comparison = write_comparison_report(args.reports_dir)
+        if comparison is not None:
+            print(comparison)
         print(reports.build_index(args.reports_dir))
         print(build_site(args.reports_dir))
         return 0
