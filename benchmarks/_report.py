@@ -26,7 +26,7 @@ API
     so drifts of a shared machine hit every contender alike) and returns label -> ``{"median": s,
     "runs": [s, ...]}``; ``setup(label)`` (untimed) runs before each call if given.
 ``peak_rss_mib()``
-    This process's peak resident set size so far (MiB; ``ru_maxrss``).
+    This process's peak resident set size so far (MiB; ``VmHWM`` on Linux, else ``ru_maxrss``).
 
 The JSON is updated under an exclusive ``fcntl`` lock, so two scripts adding sections at the same
 time do not lose each other's work.
@@ -66,6 +66,7 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "blas": [],
         "packages": {},
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                             "NUMBA_NUM_THREADS") if k in os.environ},
     }
@@ -95,8 +96,21 @@ def machine_info() -> dict:
 
 
 def peak_rss_mib() -> float:
-    """Return this process's peak resident set size so far, in MiB (Linux ``ru_maxrss`` is KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Return this process's peak resident set size so far, in MiB.
+
+    Linux: ``VmHWM`` of /proc/self/status (the high-water mark of this process image; ``ru_maxrss``
+    would carry over the parent's RSS at fork into a child started by ``subprocess``).
+    Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if platform.system() == "Darwin" else rss / 1024
 
 
 def interleaved_medians(fns: dict, repeats: int = 3, setup=None) -> dict:
@@ -170,7 +184,8 @@ def render(report_dir: Path | str | None = None) -> Path:
            f"{m.get('cpu')}; {m.get('platform')}",
            f"- Python {m.get('python')}; BLAS: {blas}",
            f"- Packages: {pkgs}",
-           f"- Thread settings: {m.get('env') or 'defaults'}", ""]
+           f"- Thread settings: {m.get('env') or 'defaults'}; load average (1 min) at the last update: "
+           f"{m.get('load_average_1min')}", ""]
     sections = sorted(doc.get("sections", {}).items(), key=lambda kv: (kv[1].get("order", 0), kv[0]))
     for name, sec in sections:
         out += [f"## {name}", "", f"_Updated {sec.get('updated', '?')}_", ""]

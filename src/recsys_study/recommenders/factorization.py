@@ -19,6 +19,7 @@ one thread, so it stays at ``num_threads=1``.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from contextlib import contextmanager
 
@@ -187,8 +188,14 @@ class ImplicitALS(_ImplicitWrapper):
         """Fold the user in: x_u = (YᵀY + Yᵀ(Cᵘ − I)Y + λI)⁻¹ YᵀCᵘp(u) from the fitted item factors Y
         (Hu, Koren & Volinsky 2008, eq. 4; implicit's ``recalculate_user``, an exact Cholesky
         solve), then the scores x_u Yᵀ."""
-        with threadpool_limits(1, "blas"):
-            factors = self.model_.recalculate_user(0, _implicit_input(row, self.use_ratings))
+        solver = getattr(self, "_foldin_solver", None)
+        if solver is None:  # one user: a single solver thread (waking OpenMP threads took ~36 ms)
+            with threadpool_limits(1, "blas"):
+                _ = self.model_.YtY  # YᵀY once per model (implicit caches it on the model)
+            solver = copy.copy(self.model_)  # shares the factors and YᵀY
+            solver.num_threads = 1
+            self._foldin_solver = solver
+        factors = solver.recalculate_user(0, _implicit_input(row, self.use_ratings))
         return (np.asarray(factors, dtype=self.item_factors_.dtype) @ self.item_factors_.T)[None, :]
 
     def _make(self):
