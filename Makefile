@@ -7,11 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LK_VENV := .venv-lenskit
 LK_REQS := benchmarks/peers/requirements-lenskit.txt
-TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup run run-quick test test-fast bench bench-peers-venv lab mlflow-ui report docs browser lock clean
+.PHONY: help setup run run-quick test test-fast test-all bench bench-peers-venv lab mlflow-ui report docs browser lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -51,25 +50,27 @@ run: setup  ## run the default study (experiments/default.yaml) and build report
 run-quick: setup  ## the default study at CI size
 	$(BIN)/recsys-study run experiments/default.yaml --quick
 
-test: setup  ## unit tests + notebook execution tests (quick mode)
-	$(BIN)/python -m pytest -q
+test: setup  ## unit tests + notebook execution tests (quick mode); not the slow tier
+	$(BIN)/python -m pytest -q -m "not slow"
 
-test-fast: setup  ## unit tests only (no notebook execution)
-	$(BIN)/python -m pytest -q -m "not notebook"
+test-fast: setup  ## unit tests only (no notebook execution, no slow tier)
+	$(BIN)/python -m pytest -q -m "not notebook and not slow"
+
+test-all: setup  ## every test, including the slow tier (pytest -m slow: full-size runs)
+	$(BIN)/python -m pytest -q
 
 bench: setup bench-peers-venv  ## benchmarks on the full data, with ratios against peer libraries
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, CPU torch first (see $(LK_REQS))
+# LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, from PyPI alone (see $(LK_REQS))
 $(LK_VENV)/.installed: $(LK_REQS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
 	test -x $(LK_VENV)/bin/python || $(PYTHON) -m venv $(LK_VENV)
 	$(LK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LK_VENV)/bin/python -m pip install --quiet --no-deps --index-url $(TORCH_CPU_INDEX) $$(grep -E '^torch==' $(LK_REQS))
 	$(LK_VENV)/bin/python -m pip install --quiet -r $(LK_REQS)
 	touch $@
 
-bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, CPU torch) for make bench
+bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, torch from PyPI) for make bench
 
 lab: setup  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
