@@ -184,13 +184,12 @@ def offline_online(results: list[SimulationResult], recommenders, *, items: pd.D
 
     The log is what ``log_from`` (a recommender of ``results``; default the random one, the least
     biased logging policy) observed in the first seed's world, split per user by
-    ``split.user_stratified_split`` and scored by ``recsys_study.protocol.evaluate`` (ratings >= 4
-    relevant; ``items``: the catalogue frame, for content-based and hybrid models). Returns ``table`` (recommender, offline_ndcg, online_retention, ranks), the Spearman
-    rank correlation and every inversion (a pair ordered one way offline and the other online,
+    ``split.user_stratified_split`` and scored by ``recsys_study.protocol.evaluate`` (relevance:
+    ratings >= 4; ``items``: the catalogue frame, for content-based and hybrid models). Returns
+    ``table`` (recommender, offline_ndcg, online_retention, ranks), the Spearman rank correlation and every inversion (a pair ordered one way offline and the other online,
     with the online paired difference and its CI).
     """
-    from recsys_study.protocol import evaluate
-    from recsys_study.recommenders.registry import make
+    from recsys_study.protocol import RelevancePolicy, evaluate
     from recsys_study.simulation.world import _spec
     from recsys_study.split import user_stratified_split
 
@@ -209,7 +208,8 @@ def offline_online(results: list[SimulationResult], recommenders, *, items: pd.D
         name, params, label = _spec(rec)
         if name == "oracle" or label not in online.index:
             continue
-        frame = evaluate(make(name, **params), split, k=k, metrics=("ndcg",), relevance=4.0, log=False)
+        frame = evaluate({"algorithm": name, "params": params}, split, k=k, metrics=("ndcg",),
+                         relevance=RelevancePolicy(threshold=4.0), items=items, log=False)
         rows.append({RECOMMENDER: label, "offline_ndcg": float(frame.attrs["summary"][f"NDCG@{k}"]),
                      "online_retention": float(online[label])})
     table = pd.DataFrame(rows)
