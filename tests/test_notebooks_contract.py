@@ -1,4 +1,4 @@
-"""Every notebook follows the house conventions (DESIGN.md): markdown first, a parameters cell, records."""
+"""Every notebook follows the house conventions (docs/architecture.md): markdown first, a parameters cell, records."""
 
 from pathlib import Path
 

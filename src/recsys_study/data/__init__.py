@@ -1,4 +1,4 @@
-"""Data loaders returning validated frames in the DESIGN.md contract."""
+"""Data loaders returning validated frames (columns and rules: docs/architecture.md, data/)."""
 
 from recsys_study.data.churn import load_telco_churn
 from recsys_study.data.dataset import Dataset, frame_fingerprint

@@ -33,7 +33,7 @@ class Dataset:
     name : str
         Short name of the source, e.g. ``"movielens"``.
     interactions : DataFrame
-        Columns ``user, item, rating, timestamp`` (DESIGN.md contract).
+        Columns ``user, item, rating, timestamp`` (the interactions contract of docs/architecture.md).
     items : DataFrame or None
         Columns ``item, title, genres, year`` plus side features.
     rating_scale : tuple or None

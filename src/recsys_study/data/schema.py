@@ -1,7 +1,7 @@
 """Column contracts and validation for the frames that enter the package.
 
 Errors are raised here, where data enters, and name both the problem and the fix;
-code downstream trusts validated frames (STYLE.md, rule 8).
+code downstream trusts validated frames and does not check them again.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def validate_interactions(
     allow_extra: bool = False,
     require_rating: bool = True,
 ) -> pd.DataFrame:
-    """Return a clean copy of an interactions frame in the DESIGN.md contract.
+    """Return a clean copy of an interactions frame in the interactions contract (docs/architecture.md).
 
     Checks, in order: non-empty; required columns present (``user``, ``item``, and
     ``rating`` when ``require_rating``); no columns outside the contract unless
