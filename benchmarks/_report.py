@@ -24,7 +24,8 @@ API
 ``interleaved_medians(fns, repeats=3, setup=None)``
     Runs ``fns`` (label -> zero-argument callable) round-robin ``repeats`` times (A B C A B C ...,
     so drifts of a shared machine hit every contender alike) and returns label -> ``{"median": s,
-    "runs": [s, ...]}``; ``setup(label)`` (untimed) runs before each call if given.
+    "runs": [s, ...], "cpu_median": s, "cpu_runs": [...]}`` (wall-clock and process CPU time, the
+    latter summed over threads); ``setup(label)`` (untimed) runs before each call if given.
 ``peak_rss_mib()``
     This process's peak resident set size so far (MiB; ``VmHWM`` on Linux, else ``ru_maxrss``).
 
@@ -116,14 +117,17 @@ def peak_rss_mib() -> float:
 def interleaved_medians(fns: dict, repeats: int = 3, setup=None) -> dict:
     """Time each callable of ``fns`` ``repeats`` times, round-robin; return label -> median and runs (s)."""
     runs: dict[str, list[float]] = {label: [] for label in fns}
+    cpu: dict[str, list[float]] = {label: [] for label in fns}
     for _ in range(repeats):
         for label, fn in fns.items():
             if setup is not None:
                 setup(label)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             runs[label].append(time.perf_counter() - start)
-    return {label: {"median": statistics.median(r), "runs": r} for label, r in runs.items()}
+            cpu[label].append(time.process_time() - start_cpu)
+    return {label: {"median": statistics.median(r), "runs": r, "cpu_median": statistics.median(cpu[label]),
+                    "cpu_runs": cpu[label]} for label, r in runs.items()}
 
 
 @contextmanager

@@ -72,15 +72,16 @@ def worker(name: str, n: int) -> dict:
     users = pd.unique(test[USER])
     base_rss = peak_rss_mib()
     model = _model(name)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.fit(train)
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
+    fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     recs = model.recommend(users, k=K)
-    rec_s = time.perf_counter() - start
+    rec_s, rec_cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"model": name, "n": n, "fit_s": fit_s, "recommend_s": rec_s, "total_s": fit_s + rec_s,
+            "fit_cpu_s": fit_cpu, "recommend_cpu_s": rec_cpu, "total_cpu_s": fit_cpu + rec_cpu,
             "test_users": len(users), "rows": len(recs), "peak_rss_mib": peak_rss_mib(),
-            "rss_before_fit_mib": base_rss}
+            "rss_before_fit_mib": base_rss, "load_average": os.getloadavg()[0]}
 
 
 def run_worker(name: str, n: int) -> dict:
@@ -158,6 +159,8 @@ def topk_section(sizes, repeats: int) -> list[dict]:
             "ours / implicit": times["ours"]["median"] / times["implicit"]["median"],
             "per-user loop s (extrapolated)": per_user_loop_s * len(known),
             "ours / loop": times["ours"]["median"] / (per_user_loop_s * len(known)),
+            "ours recommend CPU s": times["ours"]["cpu_median"], "implicit recommend CPU s": times["implicit"]["cpu_median"],
+            "ours / implicit CPU": times["ours"]["cpu_median"] / times["implicit"]["cpu_median"],
             "most_popular recommend s": times["most_popular"]["median"],
             "identical lists vs implicit": same_lists, "same top-10 sets vs implicit": same_sets,
             "identical lists vs loop": loop_same,
@@ -238,7 +241,8 @@ def scale_section(sizes, repeats: int, repeats_large: int) -> tuple[pd.DataFrame
     raw = pd.DataFrame(runs)
     med = raw.groupby(["model", "n"], as_index=False).agg(
         fit_s=("fit_s", "median"), recommend_s=("recommend_s", "median"), total_s=("total_s", "median"),
-        peak_rss_mib=("peak_rss_mib", "max"), test_users=("test_users", "first"), runs=("fit_s", "size"))
+        total_cpu_s=("total_cpu_s", "median"), peak_rss_mib=("peak_rss_mib", "max"),
+        test_users=("test_users", "first"), runs=("fit_s", "size"), load_average=("load_average", "median"))
     return med, runs
 
 
@@ -317,12 +321,15 @@ def main(argv=None) -> None:
         exp_txt = "; ".join(f"{e['model']}: fit n^{e['fit exponent']:.2f}, recommend n^{e['recommend exponent']:.2f}"
                             for e in exps)
         table = med.rename(columns={"n": "interactions", "fit_s": "fit s", "recommend_s": "recommend s",
-                                    "total_s": "fit + recommend s", "peak_rss_mib": "peak RSS MiB",
+                                    "total_s": "fit + recommend s", "total_cpu_s": "fit + recommend CPU s",
+                                    "peak_rss_mib": "peak RSS MiB", "load_average": "load average",
                                     "test_users": "test users"})
         add_section("Scale curve: fit and recommend, 10^5 to 10^7 interactions", table, order=20,
                     figures=[png], data={"runs": runs, "exponents": exps}, notes=(
                         f"{common} Each (model, size) runs end to end in its own process (peak RSS = that "
-                        f"process's, data included). Medians of {args.repeats} interleaved runs below 5·10^6 "
+                        f"process's, data included; CPU s = process CPU time summed over its threads, what "
+                        f"the work costs whatever the machine's load; 'load average' = 1-minute load at the "
+                        f"run's end, on {threads} cores). Medians of {args.repeats} interleaved runs below 5·10^6 "
                         f"interactions, {args.repeats_large} run(s) above (minutes each on a shared machine). "
                         f"Fitted growth exponents (t ∝ n^b, least squares on log-log): {exp_txt}. Target at 10^7: "
                         "ALS and item kNN fit + recommend under 180 s each within 8 GiB."))

@@ -61,11 +61,17 @@ def tracking_uri() -> str:
 
 def _mlflow():
     import logging
+    import warnings
 
-    import mlflow
+    with warnings.catch_warnings():
+        # mlflow imports tqdm.auto, which in a kernel without ipywidgets warns "IProgress not found"
+        # with the venv's path into every executed notebook
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import mlflow
 
-    # alembic announces every migration of a new sqlite store at INFO; keep notebooks readable
+    # alembic (and mlflow's store set-up) announce every migration of a new sqlite store at INFO
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri())
     return mlflow
 
