@@ -120,7 +120,11 @@ def test_executed_notebooks_get_no_progress_bars_and_no_tqdm_warning(tmp_path):
         nbformat.v4.new_code_cell(
             "import os\nfrom recsys_study.notebook import record\nfrom recsys_study.progress import progress\n"
             "from recsys_study.recommenders import make\n"
-            "make('als')._make()  # implicit imports tqdm.auto: warns in a kernel without ipywidgets\n"
+            "from recsys_study import tracking\n"
+            "# mlflow (first here) and implicit import tqdm.auto, which warns in a kernel without ipywidgets\n"
+            "with tracking.start_run('kernel', experiment='kernel-test'):\n"
+            "    tracking.log_metrics({'a': 1.0})\n"
+            "make('als')._make()\n"
             "print(os.environ['RECSYS_STUDY_PROGRESS'], sum(progress(range(50), desc='loop')))\n"
             "record('x', {'a': 1})"),
     ]
