@@ -171,6 +171,36 @@ def topk_section(sizes, repeats: int) -> list[dict]:
     return rows
 
 
+def fit_section(sizes, repeats: int) -> list[dict]:
+    """ALS fit: ours (id mapping + implicit's solver) against implicit's own fit on the same matrix."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    rows = []
+    for n in sizes:
+        train, _ = make_split(n)
+        ref = _model("most_popular").fit(train)
+        matrix = ref.user_items_.copy()
+        matrix.data[:] = 1.0
+        ours = _model("als")
+        params = {"factors": ours.factors, "regularization": ours.regularization, "alpha": ours.alpha,
+                  "iterations": ours.iterations, "random_state": ours.seed, "num_threads": ours.num_threads}
+
+        def theirs():
+            with threadpool_limits(1, "blas"):
+                AlternatingLeastSquares(**params).fit(matrix, show_progress=False)
+
+        times = interleaved_medians({"ours": lambda: _model("als").fit(train), "implicit": theirs}, repeats=repeats)
+        rows.append({"interactions": n, "ours fit s": times["ours"]["median"],
+                     "implicit fit s": times["implicit"]["median"],
+                     "ours / implicit": times["ours"]["median"] / times["implicit"]["median"],
+                     "ours fit CPU s": times["ours"]["cpu_median"], "implicit fit CPU s": times["implicit"]["cpu_median"],
+                     "ours / implicit CPU": times["ours"]["cpu_median"] / times["implicit"]["cpu_median"],
+                     "load average": os.getloadavg()[0]})
+        print(rows[-1], flush=True)
+    return rows
+
+
 # -- 3. EASE memory -------------------------------------------------------------------------------------
 def ease_worker(n_items: int) -> dict:
     from recsys_study.data.synthetic import interactions
@@ -195,15 +225,17 @@ def foldin_latency(model, train: pd.DataFrame, n_users: int = 200) -> dict:
     hist = train.groupby(USER)[ITEM].apply(np.asarray)
     users = rng.choice(len(hist), size=min(n_users, len(hist)), replace=False)
     items = model.item_index_.to_numpy()
-    times = []
+    times, cpu = [], []
     model.recommend_for_history(pd.DataFrame({ITEM: hist.iloc[users[0]]}), k=K)  # warm-up
     for u in users:
         history = pd.DataFrame({ITEM: np.concatenate([hist.iloc[u], rng.choice(items, 5)])})
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.recommend_for_history(history, k=K)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     ms = np.array(times) * 1e3
-    return {"foldin_median_ms": float(np.median(ms)), "foldin_p95_ms": float(np.percentile(ms, 95))}
+    return {"foldin_median_ms": float(np.median(ms)), "foldin_p95_ms": float(np.percentile(ms, 95)),
+            "foldin_cpu_median_ms": float(np.median(cpu) * 1e3), "load_average": os.getloadavg()[0]}
 
 
 def foldin_section(n: int) -> list[dict]:
@@ -274,7 +306,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats-large", type=int, default=1, help="runs per model at 5e6 and above")
     parser.add_argument("--ease-items", type=int, default=8_000, help="items of the EASE memory run")
     parser.add_argument("--quick", action="store_true", help="sizes 1e5,3e5; 2 repeats (a smoke run)")
-    parser.add_argument("--only", default="topk,scale,ease,foldin", help="sections to run")
+    parser.add_argument("--only", default="topk,fit,scale,ease,foldin", help="sections to run")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--ease-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -343,6 +375,13 @@ def main(argv=None) -> None:
             "into one float32 array, factorised and inverted in place (LAPACK potrf/potri, overwrite), "
             "mirrored in place. Fold-in latency of EASE on the same model: `recommend_for_history` of a "
             "training history plus 5 new items (200 users)."))
+
+    if "fit" in only:
+        rows = fit_section(topk_sizes, args.repeats)
+        add_section("ALS fit against implicit", pd.DataFrame(rows), order=15, notes=(
+            f"{common} Ours = `registry.make('als').fit(train frame)`: id mapping, the CSR matrix, then "
+            "implicit's solver; implicit = `AlternatingLeastSquares(same parameters and threads).fit(matrix)` "
+            f"on the prepared matrix. Medians of {args.repeats} interleaved runs."))
 
     if "foldin" in only:
         rows = foldin_section(1_000_000)
