@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="run only this run name (repeatable; a grid base name selects all its variants)")
     run.add_argument("--reports-dir", type=Path, default=None, help="where reports go (default: reports/)")
     run.add_argument("--no-report", action="store_true", help="do not update reports/index.html")
+    run.add_argument("--no-site", action="store_true",
+                     help="update reports/index.html only, not the comparison report and the offline site")
     run.add_argument("--no-wait", action="store_true",
                      help="refuse (exit 2) instead of waiting when the same experiment is already running")
     lst = sub.add_parser("list", help="list experiments and their runs")
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + signum
         if not args.no_report:
             print(f"report: {Path(args.reports_dir or tracking.project_root() / 'reports') / 'index.html'}")
+        if not args.no_report and not args.no_site:
             from recsys_study.comparison_report import write_comparison_report
             from recsys_study.site import build_site
 

@@ -18,7 +18,6 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from recsys_study.notebook import read_records
 from recsys_study.tracking import project_root
 
 
@@ -56,6 +55,8 @@ def execute_notebook(
     for inspection (the runner decides where that is).
     """
     import papermill as pm
+
+    from recsys_study.notebook import read_records
 
     root = project_root()
     # inline figures whatever the caller's MPLBACKEND (an exported Agg would leave reports without plots)
@@ -171,16 +172,19 @@ class Declared:
     range: str | None = None
 
 
-def _read_notebook(notebook: Path, where: str, label: str):
-    import nbformat
-
+def _read_notebook(notebook: Path, where: str, label: str) -> dict:
+    """Return the notebook's JSON (plain ``json``: nbformat's schema validator costs seconds to import)."""
     try:
-        return nbformat.read(str(notebook), as_version=4)
-    except Exception:  # NotJSONError, ValidationError, UnicodeDecodeError...: never quote the file back
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+        ok = isinstance(nb, dict) and isinstance(nb.get("cells"), list) and int(nb.get("nbformat", 0)) >= 4
+    except (ValueError, TypeError, OSError):  # never quote the file back: it may not be a notebook at all
+        ok = False
+    if not ok:
         raise ExperimentSpecError(
-            f"{where}: notebook {label!r} is not a readable Jupyter notebook (.ipynb JSON); "
+            f"{where}: notebook {label!r} is not a readable Jupyter notebook (.ipynb JSON, format 4); "
             "point 'notebook' at a notebook saved by Jupyter."
-        ) from None
+        )
+    return nb
 
 
 def _annotation_types(node) -> frozenset[str] | None:
@@ -237,10 +241,12 @@ def _notebook_declarations(nb, label: str) -> dict[str, Declared]:
     annotation, else ``PARAMETER_TYPES``, else the default's type; ranges from a ``# range: [a, b]``
     comment, else ``PARAMETER_RANGES``.
     """
-    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    cells = [c for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"
+             and "parameters" in (c.get("metadata") or {}).get("tags", [])]
     if not cells:
         raise ExperimentSpecError(f"{label}: no cell tagged 'parameters'; papermill cannot inject parameters.")
-    source = cells[0].source
+    source = cells[0].get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
     try:
         body = ast.parse(source).body
     except SyntaxError as err:

