@@ -135,6 +135,7 @@ def committed(repo, tmp_path_factory):
     return reports
 
 
+@pytest.mark.notebook
 def test_a_failed_notebook_ends_its_parent_run_failed(repo, committed):
     # 3. before: the parent run of a failed notebook was FINISHED, only a tag said it failed
     runs = _runs(repo)
@@ -146,6 +147,7 @@ def test_a_failed_notebook_ends_its_parent_run_failed(repo, committed):
     assert manifest["bad"]["status"] == "failed" and manifest["bad"]["output"].endswith("bad.failed.ipynb")
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(repo, committed, tmp_path, signum):
     # 1. before: SIGTERM exited 143 at once leaving parent and child runs RUNNING with no end time
@@ -197,6 +199,7 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
     assert read_records(out_dir / "first.ipynb")["parent"] == old_first["run_id"]
 
 
+@pytest.mark.notebook
 def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, tmp_path):
     # 8. before: both runs wrote .first.running.ipynb and rewrote results.json through one .json.tmp, unlocked
     reports = tmp_path / "reports"

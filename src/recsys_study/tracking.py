@@ -410,6 +410,15 @@ def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as answer:
                 answer.read(1)
+        except urllib.error.HTTPError as err:  # it answered: only a refusal or a server error stops the run
+            if err.code in (401, 403):
+                raise TrackingStoreError(
+                    f"tracking store {uri} refuses access (HTTP {err.code}); set MLFLOW_TRACKING_TOKEN or "
+                    f"MLFLOW_TRACKING_USERNAME/PASSWORD, or {fix_env}.") from None
+            if err.code >= 500:
+                raise TrackingStoreError(
+                    f"tracking store {uri} answers with a server error (HTTP {err.code}); check the MLflow "
+                    f"server's log, or {fix_env}.") from None
         except (urllib.error.URLError, OSError) as err:
             raise TrackingStoreError(
                 f"tracking store {uri} does not answer as an MLflow server ({err}); check the address or "
