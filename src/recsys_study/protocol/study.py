@@ -180,6 +180,30 @@ class ComparisonStudy:
         return " ".join(text)
 
 
+def _log_seed(comparison, tuned, tuning, *, split, dataset, name, seed, experiment) -> None:
+    from recsys_study import tracking
+
+    protocol = comparison.protocol
+    params = {**protocol.params(), DATASET: name, "models": [model_label(s) for s in tuned],
+              "tuned": {model_label(s): s.get("params", {}) for s in tuned},
+              "catalogue_items": int(comparison.summary["n_catalogue_items"].iloc[0])}
+    with tracking.start_run(f"{name}/seed{seed}", experiment=experiment, params=params, dataset=dataset,
+                            split=split, seed=seed, tags={"stage": "comparison_seed", "relevance": protocol.relevance.name}):
+        metrics = {}
+        for row in comparison.summary.to_dict(orient="records"):
+            for key, value in row.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) \
+                        and key != "n_catalogue_items":
+                    metrics[f"{row[MODEL]}.{key}"] = value
+        tracking.log_metrics(metrics)
+        tracking.log_table(comparison.summary, "summary")
+        main = comparison.per_user[comparison.per_user[METRIC].str.endswith(f"@{protocol.k}")
+                                   | ~comparison.per_user[METRIC].str.contains("@")]
+        tracking.log_table(main, "per_user_metrics")
+        if len(tuning):
+            tracking.log_table(tuning.astype(str), "validation_tuning")
+
+
 def get_metric_by_label(label: str):
     """Return the metric record behind a label such as ``NDCG@10`` or ``RMSE``."""
     return get_metric(_METRIC_NAMES.get(label.split("@")[0], label.split("@")[0]))
@@ -214,12 +238,13 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
         split = user_stratified_split(data.interactions, test_frac=test_frac, seed=seed)
         inner = validation_split(split.train, valid_frac=valid_frac, seed=seed)
         users = getattr(data, "users", None)
-        tuned, _ = tune_specs(specs, inner, protocol=protocol, items=data.items, users=users, seed=seed,
-                              log=log, experiment=experiment, dataset=data)
+        tuned, tuning = tune_specs(specs, inner, protocol=protocol, items=data.items, users=users, seed=seed,
+                                   log=False)
         comparison = compare(tuned, split, protocol=protocol, items=data.items, users=users, segments=segments,
-                             log=log, experiment=experiment, dataset=data, measure_memory=measure_memory,
-                             keep_models=False, run_prefix=f"{name}/seed{seed}/",
-                             extra_params={DATASET: name, SEED: seed})
+                             log=False, measure_memory=measure_memory, keep_models=False)
+        if log:  # one run per dataset and seed: every model's metrics, the validation grid, the per-user table
+            _log_seed(comparison, tuned, tuning, split=split, dataset=data, name=name, seed=seed,
+                      experiment=experiment)
         tag = {DATASET: name, SEED: seed}
         per_user.append(comparison.per_user.assign(**tag))
         summary.append(comparison.summary.assign(**tag))
