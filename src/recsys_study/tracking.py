@@ -128,7 +128,11 @@ def dataset_input(data, name: str | None = None):
         frame, fingerprint, name = data, frame_fingerprint(data), name or "data"
     else:
         frame, fingerprint, name = data.interactions, data.fingerprint, name or data.name
-    return mlflow.data.from_pandas(frame, name=name, digest=fingerprint[:36]), fingerprint
+    import warnings
+
+    with warnings.catch_warnings():  # the schema's note on integer columns is for model signatures
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+        return mlflow.data.from_pandas(frame, name=name, digest=fingerprint[:36]), fingerprint
 
 
 def metric_key(name: str) -> str:
