@@ -60,6 +60,9 @@ def test_comparison_notebook_quick(run_notebook, tmp_path):
     assert lo < ndcg["ease"] < hi
     assert rec["conclusion"].startswith(f"On ml-100k, {rec['best_model']['ml-100k']} has the best NDCG@10")
     assert len(rec["published_verdicts"]) == 4
+    assert set(rec["new_users_ndcg"]) == {"most_popular", "demographic", "demographic_fallback", "ease"}
+    # a collaborative model meets a new user with popularity: the same lists as most_popular
+    assert rec["new_users_ndcg"]["ease"] == pytest.approx(rec["new_users_ndcg"]["most_popular"], abs=1e-12)
     # the report is built from the MLflow summary run the notebook logged, not from the notebook
     from recsys_study.comparison_report import write_comparison_report
 

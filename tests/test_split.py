@@ -359,3 +359,19 @@ def test_make_split_dispatches_to_the_named_splitter(kind):
 def test_make_split_names_the_valid_kinds_for_an_unknown_one():
     with pytest.raises(ValueError, match="user_stratified"):
         make_split(_big(1), "by_magic")
+
+
+def test_new_user_split_holds_out_every_rating_of_a_share_of_users():
+    from recsys_study.split import new_user_split
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"user": rng.integers(0, 50, 2000), "item": rng.integers(0, 300, 2000)}).drop_duplicates()
+    split = new_user_split(df, user_frac=0.2, seed=3)
+    new = set(split.test["user"]) | set(split.test_cold_items["user"])
+    assert len(new) == 10 and not new & set(split.train["user"])
+    # every rating of a new user is in test (or among its unseen-item rows), none in train
+    assert len(split.test) + len(split.test_cold_items) == int(df["user"].isin(new).sum())
+    assert split.test["item"].isin(split.train["item"]).all()
+    assert new_user_split(df, user_frac=0.2, seed=3).test.equals(split.test)
+    with pytest.raises(ValueError, match="user_frac"):
+        new_user_split(df, user_frac=1.0)

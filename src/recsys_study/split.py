@@ -206,6 +206,29 @@ def cold_start_split(df: pd.DataFrame, *, cold_user_frac: float = 0.2, n_train_r
     return Split(train=train, test=test, valid=None, spec=spec, dropped=dropped)
 
 
+def new_user_split(df: pd.DataFrame, *, user_frac: float = 0.2, seed: int = 42) -> Split:
+    """Return a split whose test part holds every rating of ``user_frac`` of the users (new users).
+
+    The new-user problem at its hardest: a test user has no training rating at all, so a
+    collaborative model can only fall back on popularity, while a model with side information
+    about users (demographics) can still personalise. Test rows of items absent from train are
+    dropped and counted; test users are, by construction, unknown at fit time.
+    """
+    if not 0 < user_frac < 1:
+        raise ValueError(f"user_frac must be in (0, 1), got {user_frac!r}")
+    rng = np.random.default_rng(seed)
+    users = np.sort(df[USER].unique())
+    new = rng.choice(users, size=max(1, round(user_frac * len(users))), replace=False)
+    is_new = df[USER].isin(new).to_numpy()
+    train = df[~is_new].reset_index(drop=True)
+    test = df[is_new]
+    unseen = ~test[ITEM].isin(train[ITEM].unique())
+    cold_items = test[unseen].reset_index(drop=True)
+    test = test[~unseen].reset_index(drop=True)
+    return Split(train=train, test=test, spec={"kind": "new_user", "user_frac": user_frac, "seed": seed},
+                 dropped={"test_cold_items": int(unseen.sum())}, test_cold_items=cold_items)
+
+
 SPLIT_KINDS = ("user_stratified", "random", "temporal", "leave_last_out")
 
 

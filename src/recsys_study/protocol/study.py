@@ -218,14 +218,16 @@ _METRIC_NAMES = {"Precision": "precision", "Recall": "recall", "NDCG": "ndcg", "
 def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *, seeds: Sequence[int],
                    protocol: Protocol, tuning_budget: int = 2, test_frac: float = 0.25, valid_frac: float = 0.25,
                    segments: Sequence[str] = (), measure_memory: bool = True, log: bool = True,
-                   experiment: str | None = None, anchor: Protocol | None = None) -> ComparisonStudy:
+                   experiment: str | None = None, anchor: Protocol | None = None,
+                   splitter=None) -> ComparisonStudy:
     """Run the comparison study: each dataset x seed is split, tuned on validation and compared on test.
 
     ``datasets`` maps a name to a :class:`recsys_study.data.Dataset`; ``models`` are registry specs
     (with optional ``grid``, ``metric``, ``label``); ``tuning_budget`` keeps the first values of each
     grid parameter (1 = no search). A spec may name the ``datasets`` it runs on (the demographic
     model needs a users frame). ``anchor``: a second protocol (e.g. a published table's relevance
-    rule) under which the same lists are also scored, without refitting.
+    rule) under which the same lists are also scored, without refitting. ``splitter(interactions,
+    seed) -> Split`` replaces the per-user stratified split (e.g. ``new_user_split``).
     """
     if not seeds:
         raise ProtocolError("the comparison needs at least one seed; pass e.g. seeds=[1, 2, 3, 4, 5].")
@@ -235,7 +237,8 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
     for (name, data), seed in progress(list(itertools.product(datasets.items(), seeds)), desc="dataset x seed"):
         specs = [{key: v for key, v in s.items() if key != DATASETS} for s in all_specs
                  if name in s.get(DATASETS, [name])]
-        split = user_stratified_split(data.interactions, test_frac=test_frac, seed=seed)
+        split = (splitter(data.interactions, seed=seed) if splitter is not None
+                 else user_stratified_split(data.interactions, test_frac=test_frac, seed=seed))
         inner = validation_split(split.train, valid_frac=valid_frac, seed=seed)
         users = getattr(data, "users", None)
         tuned, tuning = tune_specs(specs, inner, protocol=protocol, items=data.items, users=users, seed=seed,
