@@ -128,23 +128,30 @@ def _assert_consistent(reports: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def committed(repo, tmp_path_factory):
-    """Reports of an earlier run: ``first`` ok, ``bad`` failed (3: its MLflow runs must end FAILED)."""
+    """Two runners of ``first`` started together (8); their reports are the earlier good run of the signal tests."""
     reports = tmp_path_factory.mktemp("committed") / "reports"
-    done = _run(repo, "--only", "first", "--only", "bad", "--reports-dir", str(reports))
-    assert done.returncode == 1, done.stderr  # bad failed, first ran
-    return reports
+    procs = [subprocess.Popen(_command(repo, "--only", "first", "--reports-dir", str(reports)),
+                              cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    return {"reports": reports, "codes": [p.returncode for p in procs], "outputs": outputs}
 
 
 @pytest.mark.notebook
-def test_a_failed_notebook_ends_its_parent_run_failed(repo, committed):
-    # 3. before: the parent run of a failed notebook was FINISHED, only a tag said it failed
+def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, committed):
+    # 8. before: both runs wrote .first.running.ipynb and rewrote results.json through one .json.tmp, unlocked
+    reports, outputs = committed["reports"], committed["outputs"]
+    assert committed["codes"] == [0, 0], outputs
+    assert sum("is already running" in err and "waiting" in err for _, err in outputs) == 1
+    manifest = _assert_consistent(reports)
+    assert list(manifest) == ["first"]
+    notebook_parent = read_records(reports / "runs" / EXPERIMENT / "first.ipynb")["parent"]
+    assert manifest["first"]["run_id"] == notebook_parent
     runs = _runs(repo)
-    bad = runs[(runs["name"] == "bad") & runs["parent"].isna()]
-    assert len(bad) == 1 and bad["status"].iloc[0] == "FAILED" and bad["tag_status"].iloc[0] == "failed"
-    first = runs[(runs["name"] == "first") & runs["parent"].isna()]
-    assert first["status"].tolist() == ["FINISHED"]
-    manifest = _assert_consistent(committed)
-    assert manifest["bad"]["status"] == "failed" and manifest["bad"]["output"].endswith("bad.failed.ipynb")
+    ours = runs[runs["name"].eq("first") & runs["parent"].isna()].sort_values("start")
+    assert ours["status"].tolist() == ["FINISHED", "FINISHED"]
+    assert ours["end"].iloc[0] <= ours["start"].iloc[1]  # the second waited for the first
+    assert notebook_parent == ours["run_id"].iloc[1]  # the later run is the one on disk
 
 
 @pytest.mark.notebook
@@ -153,17 +160,19 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
     # 1. before: SIGTERM exited 143 at once leaving parent and child runs RUNNING with no end time
     # 2. before: SIGINT printed a KeyboardInterrupt traceback, left .<run>.running.ipynb behind, and
     #    first.ipynb had been replaced while results.json and index.html still named the previous run
+    # 3. (SIGTERM case) before: the parent run of a failed notebook was FINISHED, only a tag said it failed
     reports = tmp_path / "reports"
-    shutil.copytree(committed, reports)
+    shutil.copytree(committed["reports"], reports)
     out_dir = reports / "runs" / EXPERIMENT
     before = json.loads((out_dir / "results.json").read_text())
     old_first = next(r for r in before["runs"] if r["name"] == "first")
     repo["marker"].unlink(missing_ok=True)
-    proc = subprocess.Popen(_command(repo, "--only", "second", "--reports-dir", str(reports)),
+    only = ["--only", "bad", "--only", "second"] if signum == signal.SIGTERM else ["--only", "second"]
+    proc = subprocess.Popen(_command(repo, *only, "--reports-dir", str(reports)),
                             cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 200
         while not repo["marker"].exists() or not repo["marker"].read_text():
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the toy notebook never started"
@@ -195,29 +204,15 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
     assert "second" not in manifest  # the interrupted run changed nothing on disk
     # the earlier good report is untouched, and its notebook is the run the manifest and index name
     assert manifest["first"] == old_first
-    assert (out_dir / "first.ipynb").read_bytes() == (committed / "runs" / EXPERIMENT / "first.ipynb").read_bytes()
+    assert (out_dir / "first.ipynb").read_bytes() == (
+        committed["reports"] / "runs" / EXPERIMENT / "first.ipynb").read_bytes()
     assert read_records(out_dir / "first.ipynb")["parent"] == old_first["run_id"]
-
-
-@pytest.mark.notebook
-def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, tmp_path):
-    # 8. before: both runs wrote .first.running.ipynb and rewrote results.json through one .json.tmp, unlocked
-    reports = tmp_path / "reports"
-    procs = [subprocess.Popen(_command(repo, "--only", "first", "--reports-dir", str(reports)),
-                              cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
-    outputs = [p.communicate(timeout=240) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
-    assert sum("is already running" in err and "waiting" in err for _, err in outputs) == 1
-    manifest = _assert_consistent(reports)
-    assert list(manifest) == ["first"]
-    notebook_parent = read_records(reports / "runs" / EXPERIMENT / "first.ipynb")["parent"]
-    assert manifest["first"]["run_id"] == notebook_parent
-    runs = _runs(repo)
-    ours = runs[runs["name"].eq("first") & runs["parent"].isna()].sort_values("start").tail(2)
-    assert ours["status"].tolist() == ["FINISHED", "FINISHED"]
-    assert ours["end"].iloc[0] <= ours["start"].iloc[1]  # the second waited for the first
-    assert notebook_parent == ours["run_id"].iloc[1]  # the later run is the one on disk
+    if signum == signal.SIGTERM:  # bad ran to its failure before second: committed, and FAILED in MLflow
+        bad = runs[(runs["name"] == "bad") & runs["parent"].isna()]
+        assert bad["status"].tolist() == ["FAILED"] and bad["tag_status"].tolist() == ["failed"]
+        assert manifest["bad"]["status"] == "failed" and manifest["bad"]["run_id"] == bad["run_id"].iloc[0]
+        assert manifest["bad"]["output"].endswith("bad.failed.ipynb")
+        assert "ZeroDivisionError" in manifest["bad"]["error"]
 
 
 def test_a_second_runner_refuses_with_no_wait(repo, tmp_path):
