@@ -375,6 +375,17 @@ def test_model_parameters_follow_the_registry_their_default_draws_from(tmp_path)
     assert experiments.load_experiment(path).runs[0].parameters["components"][-1] == "item_knn"
 
 
+def test_a_model_list_may_use_the_extra_names_its_default_uses(checked):
+    # a default of registry names plus the notebook's own baseline ("oracle"): both accepted, typos are not
+    nb = Path(os.environ["RECSYS_STUDY_ROOT"]) / "sim.ipynb"
+    _toy_notebook(nb, 'recommenders = ["oracle", "ease", {"algorithm": "als", "params": {"factors": 8}}]', "pass")
+    ok = checked("notebook: sim.ipynb\nparameters: {recommenders: [oracle, most_popular, {algorithm: ease}]}\n")
+    assert experiments.load_experiment(ok).runs[0].parameters["recommenders"][0] == "oracle"
+    bad = checked("notebook: sim.ipynb\nparameters: {recommenders: [oracle, {algorithm: eese}]}\n")
+    with pytest.raises(experiments.ExperimentSpecError, match=r"unknown recommender 'eese'. Did you mean \['ease'\]"):
+        experiments.load_experiment(bad)
+
+
 # -- 9: data and survey errors name the file, the column, an example and the fix ---------------------
 def test_grouplens_dat_files_that_are_empty_or_not_text_are_named(tmp_path):
     from recsys_study.data import load_movielens

@@ -119,6 +119,15 @@ PARAMETER_RANGES = {
     "take_rate": "[0, 1]",
     "top_share": "(0, 1]",
     "smoothing": "[0, 1]",
+    "seeds": "[0, inf)",
+    "k_list": "[1, inf)",
+    "tuning_budget": "[1, inf)",
+    "n_customers": "[1, inf)",
+    "rounds": "[1, inf)",
+    "n_seeds": "[1, inf)",
+    "refit_every": "[1, inf)",
+    "survey_replications": "[1, inf)",
+    "sensitivity_seeds": "[1, inf)",
 }
 #: parameters that name models: checked against a registry (strings and ``{algorithm: NAME}`` specs alike)
 MODEL_PARAMETER = re.compile(r"(algorithms?|components|models)$")
@@ -376,11 +385,16 @@ def _check_models(where: str, label: str, name: str, value, declared: Declared, 
     default_names = [] if default in (None, UNKNOWN_DEFAULT) else _model_names(default)
     default_names = [n for n in default_names if isinstance(n, str)]
     vocabularies = _registries()
-    if default_names and not set(default_names) <= set(vocabularies["recommender"]):
+    recommenders = set(vocabularies["recommender"])
+    if default_names and not set(default_names) <= recommenders:
         churn = _churn_models()
-        if not set(default_names) <= set(churn):
+        if set(default_names) <= set(churn):
+            vocabularies = {"churn model": churn}
+        elif len(recommenders & set(default_names)) * 2 >= len(set(default_names)):
+            # mostly registry names plus a few the notebook adds itself (an "oracle" baseline): accept both
+            vocabularies = {"recommender": sorted(recommenders | set(default_names))}
+        else:
             return  # a vocabulary we do not know (the notebook checks it)
-        vocabularies = {"churn model": churn}
     kind, known = next(iter(vocabularies.items()))
     default_specs = isinstance(default, (list, tuple)) and default and all(isinstance(d, dict) for d in default)
     items = value if isinstance(value, (list, tuple)) else [value]
