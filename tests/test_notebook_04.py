@@ -71,3 +71,7 @@ def test_comparison_notebook_quick(run_notebook, tmp_path):
     assert f"| ease | {ndcg['ease']:.4f} [{lo:.4f}, {hi:.4f}]" in markdown
     board = pd.read_csv(tmp_path / "reports" / "leaderboard.csv")
     assert set(board["model"]) == models and "NDCG@10 (ml-100k)" in set(board["metric"])
+    from recsys_study.reports import build_index
+
+    index = build_index(tmp_path / "reports").read_text()
+    assert "Comparison leaderboard" in index and f"{ndcg['ease']:.4f} [{lo:.4f}, {hi:.4f}]" in index

@@ -77,3 +77,26 @@ def write_comparison_report(reports_dir: Path | None = None) -> Path | None:
     target = reports_dir / "comparison.md"
     _atomic(target, comparison_markdown(leaderboard, params))
     return target
+
+
+def leaderboard_html(reports_dir: Path, *, metrics=("NDCG@10", "Recall@10", "MAP-IR@10")) -> str:
+    """Return an HTML section with the comparison leaderboard of ``reports_dir`` ('' without one)."""
+    import html
+
+    path = Path(reports_dir) / "leaderboard.csv"
+    if not path.exists():
+        return ""
+    board = pd.read_csv(path)
+    cols = [m for m in board["metric"].unique() if m.split(" (")[0] in metrics]
+    if not cols:
+        return ""
+    cell = board.assign(text=[f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if pd.notna(hi) else f"{m:.4f}"
+                              for m, lo, hi in zip(board["mean"], board["lower"], board["upper"])])
+    wide = cell.pivot(index="model", columns="metric", values="text")[cols]
+    order = board[board["metric"] == cols[0]].set_index("model")["mean"].sort_values(ascending=False).index
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    rows = "".join(f"<tr><td>{html.escape(m)}</td>" + "".join(f"<td>{html.escape(str(v))}</td>"
+                                                             for v in wide.loc[m]) + "</tr>" for m in order)
+    link = '<a href="comparison.md">comparison.md</a>' if (Path(reports_dir) / "comparison.md").exists() else ""
+    return (f"<h2>Comparison leaderboard</h2><p>Mean over seeds [95 % t-interval], one protocol for every model. "
+            f"{link}</p><table><tr><th>model</th>{head}</tr>{rows}</table>")

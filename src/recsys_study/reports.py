@@ -136,6 +136,9 @@ def index_page(reports_dir: Path, manifests: dict[str, dict], *, pending: set[st
     if not sections:
         sections.append("<p>No experiment has run yet: <code>make run</code> or "
                         "<code>recsys-study run experiments/default.yaml</code>.</p>")
+    from recsys_study.comparison_report import leaderboard_html
+
+    sections.insert(0, leaderboard_html(reports_dir))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>recsys_study reports</title>
