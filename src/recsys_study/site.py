@@ -54,8 +54,9 @@ _WORDS = {"ndcg": "NDCG", "mrr": "MRR", "auc": "AUC", "rmse": "RMSE", "mae": "MA
           "top20": "top 20%", "ease": "EASE", "knn": "kNN", "als": "ALS", "bpr": "BPR", "rfm": "RFM", "mf": "MF"}
 # (pattern on the record name, unit); first match wins; "%" means the value is a fraction shown as a percentage
 _UNITS = [(r"p_value", "p"), (r"(share|density|coverage|rate|reach|frac)", "%"), (r"(seconds|_s$|time)", "s"),
-          (r"(profit|revenue|clv|value_usd|spend)", "$"), (r"(satisfaction_index|^acsi|^ecsi)", "points (0-100)"),
-          (r"^nps", "points (-100..100)")]
+          (r"(profit|revenue|clv|value_usd|spend)", "$"), (r"(satisfaction_index|^acsi|^ecsi)", "points, 0-100"),
+          (r"^nps", "points, -100 to 100")]
+_SYMBOLS = ("", "%", "$", "p")  # units written into the value itself; the others go beside the label
 
 
 def site_dir(reports_dir: Path | None = None) -> Path:
@@ -88,9 +89,15 @@ def format_p(p: float) -> str:
     return "< 1e-4" if p < 1e-4 else f"{p:.2g}"
 
 
-def format_value(name: str, value) -> str:
-    """Format one recorded value with its unit (plain text; dicts and lists in full, never cut)."""
+def format_value(name: str, value, *, with_unit: bool = True) -> str:
+    """Format one recorded value with its unit (plain text; dicts and lists in full, never cut).
+
+    ``with_unit=False`` leaves out a unit that is not a symbol (seconds, points): the headline
+    table writes those beside the label instead.
+    """
     u = unit(name)
+    if not with_unit and u not in _SYMBOLS:
+        u = ""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return str(value)
     if isinstance(value, (int, float)):
@@ -100,7 +107,8 @@ def format_value(name: str, value) -> str:
             return f"{100 * value:.3g}%"
         if isinstance(value, int):
             return f"{value:,}" + (f" {u}" if u and u != "%" else "")
-        text = f"{value:,.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
+        text = (f"{value:,.0f}" if abs(value) >= 1e3 else f"{value:,.4g}" if abs(value) >= 1e-3 or value == 0
+                else f"{value:.3g}")
         if u == "$":
             return f"${text}"
         return text + (f" {u}" if u and u != "%" else "")
@@ -131,8 +139,11 @@ def headline(run: dict, *, limit: int = 8) -> list[tuple[str, str, str]]:
     out = []
     for name in [n for n in names if n in records][:limit]:
         ci = _ci(records, name)
-        ci_text = f"95% CI [{format_value(name, ci[0])}, {format_value(name, ci[1])}]" if ci else ""
-        out.append((label(name), format_value(name, records[name]), ci_text))
+        ci_text = (f"95% CI [{format_value(name, ci[0], with_unit=False)}, {format_value(name, ci[1], with_unit=False)}]"
+                   if ci else "")
+        u = unit(name)
+        text = label(name) + ("" if u in _SYMBOLS or isinstance(records[name], str) else f" ({u})")
+        out.append((text, format_value(name, records[name], with_unit=False), ci_text))
     return out
 
 
@@ -254,6 +265,24 @@ def _mathjax_head(page: Path, site: Path) -> str:
     return ('<script type="text/x-mathjax-config">MathJax.Hub.Config({tex2jax: {inlineMath: [["$","$"]], '
             'processEscapes: true}, "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", '
             f'imageFont: null}}, messageStyle: "none"}});</script><script src="{src}?config={MATHJAX_CONFIG}"></script>')
+
+
+def _inline_md(text: str) -> str:
+    """Render a line of notebook Markdown (emphasis, code, links) as HTML; raw HTML is escaped."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).renderInline(text)
+
+
+def _numbers_table(rows: list[tuple[str, str, str]]) -> str:
+    """Return the headline table (label, value and, when any row has one, its CI); "" for no rows."""
+    if not rows:
+        return ""
+    with_ci = any(ci for *_, ci in rows)
+    body = "".join(f'<tr><td>{html.escape(lab)}</td><td class="num">{html.escape(val)}</td>'
+                   + (f"<td><small>{html.escape(ci)}</small></td>" if with_ci else "") + "</tr>"
+                   for lab, val, ci in rows)
+    return f'<table class="headline">{body}</table>'
 
 
 def _page(title: str, body: str, page: Path, site: Path, *, has: dict, math: bool = False) -> str:
@@ -409,18 +438,17 @@ def build_site(reports_dir: Path | None = None) -> Path:
                     fig = f'<img src="{_rel(fig_path, index)}" alt="key figure of {html.escape(run["name"])}">'
             if run.get("run_id") in has["_runs"]:
                 links.append(f'<a href="mlflow/{html.escape(run["run_id"])}.html">MLflow run</a>')
-            numbers = "".join(f"<tr><td>{html.escape(lab)}</td><td class=\"num\">{html.escape(val)}</td>"
-                              f"<td><small>{html.escape(ci)}</small></td></tr>" for lab, val, ci in headline(run))
+            numbers = _numbers_table(headline(run))
             status = "" if run["status"] == "ok" else f'<p class="failed">failed: {html.escape(run.get("error") or "")}</p>'
             cards.append(
                 f'<div class="card{" failed" if run["status"] != "ok" else ""}"><div class="text">'
                 f"<h3>{html.escape(title)}</h3><p><small>run <code>{html.escape(run['name'])}</code> · "
                 f"{run.get('seconds', 0):.1f} s</small></p>{status}"
-                f"<p class=tex2jax_process><b>Question.</b> {html.escape(text) if text else '<i>not stated</i>'}</p>"
-                f'{"<table class=headline>" + numbers + "</table>" if numbers else ""}<p>{" · ".join(links)}</p>'
+                f"<p class=tex2jax_process><b>Question.</b> {_inline_md(text) if text else '<i>not stated</i>'}</p>"
+                f'{numbers}<p>{" · ".join(links)}</p>'
                 f"</div>{fig}</div>")
         board_link = ' <a href="leaderboard.html">The leaderboard</a>.' if m["experiment"] == "comparison" else ""
-        sections.append(f"<h2>{html.escape(m['experiment'])}</h2><p>{html.escape(m.get('description', ''))}"
+        sections.append(f"<h2>{html.escape(m['experiment'])}</h2><p>{_inline_md(m.get('description', ''))}"
                         f"{board_link}</p>" + "".join(cards))
     if not sections:
         sections.append("<p>No experiment has run yet: <code>make run</code>.</p>")
@@ -442,9 +470,7 @@ def build_site(reports_dir: Path | None = None) -> Path:
             table = ""
         for m in comparison:
             for run in m["runs"]:
-                rows = "".join(f"<tr><td>{html.escape(lab)}</td><td class=\"num\">{html.escape(val)}</td>"
-                               f"<td><small>{html.escape(ci)}</small></td></tr>" for lab, val, ci in headline(run, limit=50))
-                table += f"<h2>{html.escape(run['name'])}</h2><table>{rows}</table>"
+                table += f"<h2>{html.escape(run['name'])}</h2>{_numbers_table(headline(run, limit=50))}"
         _write(page, _page("Model comparison: leaderboard", table, page, site, has=has))
 
     if has["benchmarks.html"]:
