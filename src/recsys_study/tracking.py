@@ -199,7 +199,8 @@ def start_run(
     """Open an MLflow run that records the study's provenance; yield the active run.
 
     Logged on entry: ``params`` (nested dicts flattened with dots), the dataset name
-    and fingerprint, the split spec (``split.spec``), the seed, the git commit, the
+    and fingerprint (``dataset``: a ``Dataset`` or a DataFrame, also logged as an MLflow dataset
+    input whose digest is the fingerprint; without one, the split's train part is the input), the split spec (``split.spec``), the seed, the git commit, the
     package versions (tags and ``environment.json``), and the notebook path when the
     runner set one. Logged on exit: ``wall_time_s``; status FAILED if the block raised.
     Under the experiment runner, ``experiment`` yields to the runner's experiment so that the
@@ -231,6 +232,9 @@ def start_run(
             described = {} if isinstance(dataset, pd.DataFrame) else dataset.describe()
             logged["dataset"] = {"name": ds.name, "fingerprint": fingerprint,
                                  **{k: v for k, v in described.items() if k != "dataset"}}
+        elif split is not None:  # the data the run learned from, when the caller named no dataset
+            ds, fingerprint = dataset_input(split.train, name="train")
+            mlflow.log_input(ds, context="training", tags={"fingerprint": fingerprint})
         if split is not None:
             logged["split"] = dict(split.spec)
         if logged:
