@@ -186,3 +186,17 @@ def test_a_new_store_has_no_empty_default_experiment_but_keeps_one_with_runs(tmp
     client.create_run("0")  # someone logged to MLflow's Default experiment directly
     tracking.experiment_id("study")
     assert sorted(e.name for e in client.search_experiments()) == ["Default", "study"]
+
+
+def test_a_run_with_a_split_and_no_dataset_records_the_train_part_as_its_input():
+    import mlflow
+
+    from recsys_study import tracking
+    from recsys_study.data import frame_fingerprint
+    from recsys_study.split import make_split
+
+    split = make_split(_small_train(), "user_stratified", test_frac=0.25, seed=1)
+    with tracking.start_run("with-split", experiment="public-api", split=split) as run:
+        pass
+    (inp,) = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    assert inp.dataset.name == "train" and inp.dataset.digest == frame_fingerprint(split.train)[:36]
