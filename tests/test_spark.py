@@ -144,6 +144,17 @@ def test_spark_user_split_follows_the_per_user_holdout_rule(spark, tiny_split):
     assert (got == want).all()
 
 
+def test_spark_evaluate_splits_on_spark_when_no_test_part_is_given(spark, tiny_split):
+    root, _ = tiny_split
+    data = pd.read_parquet(root / "all.parquet")
+    out = spark_evaluate(str(root / "all.parquet"), k=5, test_frac=0.25, factors=4, iterations=2, seed=2)
+    n = data.groupby(USER).size()
+    n_test = int(np.minimum(np.floor(0.25 * n + 0.5), n - 1).sum())
+    assert (out["n_train"], out["n_test"]) == (len(data) - n_test, n_test)
+    assert out["n_test_users"] == int((np.minimum(np.floor(0.25 * n + 0.5), n - 1) > 0).sum())
+    assert all(0.0 < out[f"{name}@5"] < 1.0 for name in OURS)
+
+
 def test_session_takes_shuffle_partitions_and_checkpoint_dir(spark, tmp_path):
     session = spark_session("local[1]", shuffle_partitions=3, checkpoint_dir=str(tmp_path / "ckpt"))
     try:
