@@ -311,3 +311,20 @@ def test_ranking_metrics_shares_one_join_and_equals_each_metric(ranx_scores):
         got = ranking_metrics(recs, truth, 5, ["precision", "recall", "ndcg", "map", "map_ir", "mrr", "hit_rate"])
         for name, series in got.items():
             pd.testing.assert_series_equal(series, get_metric(name).fn(recs, truth, 5))
+
+
+def test_segment_metrics_restrict_one_match_and_equal_scoring_each_subset_alone():
+    from recsys_study.evaluation.ranking import ranking_metrics, ranking_metrics_by_segment
+
+    recs, truth = _random_case(4, n_users=40, n_items=30)
+    truth = truth.reset_index(drop=True)
+    rng = np.random.default_rng(4)
+    labels = pd.Series(rng.choice(["a", "b", "c"], len(truth)), index=np.arange(len(truth)))
+    # a row may sit in two segments (like a film with two genres)
+    labels = pd.concat([labels, pd.Series("a", index=labels.index[labels == "b"][:5])])
+    names = ["ndcg", "recall", "precision", "map", "mrr", "hit_rate"]
+    got = ranking_metrics_by_segment(recs, truth, labels, 5, names)
+    for segment in ("a", "b", "c"):
+        alone = ranking_metrics(recs, truth.iloc[np.unique(labels.index[labels == segment])], 5, names)
+        for name in names:
+            pd.testing.assert_series_equal(got[segment][name], alone[name], check_exact=False, atol=1e-15, rtol=0)

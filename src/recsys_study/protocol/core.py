@@ -36,6 +36,7 @@ import pandas as pd
 from recsys_study import tracking
 from recsys_study.constants import GENRES, ITEM, RATING, USER
 from recsys_study.evaluation import genre_features, get_metric, per_user_rating_errors, ranking_metrics
+from recsys_study.evaluation.ranking import ranking_metrics_by_segment
 from recsys_study.evaluation.stats import bootstrap_ci
 from recsys_study.progress import progress
 from recsys_study.protocol.relevance import ProtocolError, RelevancePolicy, catalogue
@@ -235,11 +236,11 @@ def score_segments(recs: pd.DataFrame, ctx: EvaluationContext) -> pd.DataFrame:
     """Return rows ``segment_kind, segment, user, metric, value`` of the protocol's segment metrics."""
     frames = []
     k = ctx.protocol.k
+    names = list(ctx.protocol.segment_metrics)
     for kind, labels in ctx.segments.items():
-        truth = ctx.truth.loc[labels.index, [USER, ITEM]].assign(**{SEGMENT: labels.to_numpy()})
-        for segment, part in truth.groupby(SEGMENT, sort=True):
-            values = ranking_metrics(recs, part, k, list(ctx.protocol.segment_metrics))
-            for name, series in values.items():
+        by_segment = ranking_metrics_by_segment(recs, ctx.truth, labels, k, names)
+        for segment in sorted(by_segment, key=str):
+            for name, series in by_segment[segment].items():
                 frames.append(pd.DataFrame({SEGMENT_KIND: kind, SEGMENT: segment, USER: series.index.to_numpy(),
                                             METRIC: get_metric(name).label(k), VALUE: series.to_numpy()}))
     if not frames:
