@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 
 from _site_fixture import FORMULA, MODELS, make_reports
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 RAW_MATH = re.compile(r"\$[^$\s][^$]{0,200}\$")
+PROSE = "() => Array.from(document.querySelectorAll('.jp-RenderedMarkdown')).map(e => e.innerText).join('\\n')"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None,
                                 reason="no Chromium at /usr/bin/chromium (make setup installs Debian's chromium)")
@@ -62,14 +64,17 @@ def _links(page) -> list[str]:
     return page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href.split('#')[0])")
 
 
-def test_every_page_from_the_index_loads_offline_with_images_and_typeset_formulas(site, browser):
-    page, _, remote, failed = _open(browser, site.as_uri())
-    page.screenshot(path=str(site.parent.parent.parent / "site_index.png"), full_page=True)
+def _crawl(browser, index: Path, shot: Path) -> tuple[set[str], int]:
+    """Open ``index`` and every page and file reachable from it inside the site; check each page.
+
+    Returns the URLs seen and how many notebook pages had their formulas typeset.
+    """
+    page, _, remote, failed = _open(browser, index.as_uri())
+    page.screenshot(path=str(shot), full_page=True)
     assert _broken_images(page) == []
-    assert len(page.query_selector_all(".card img")) == 1  # the study's key figure
     page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=20000)
-    assert not RAW_MATH.search(page.evaluate("() => document.body.innerText"))  # the question's $b_u$
-    todo, seen = _links(page), {site.as_uri()}
+    assert not RAW_MATH.search(page.evaluate("() => document.body.innerText"))  # the questions' formulas
+    todo, seen = _links(page), {index.as_uri()}
     page.close()
     typeset = 0
     while todo:  # every page reachable from the index, and every file they link to
@@ -77,32 +82,51 @@ def test_every_page_from_the_index_loads_offline_with_images_and_typeset_formula
         if url in seen:
             continue
         seen.add(url)
-        path = Path(urlparse(url).path)
+        path = Path(unquote(urlparse(url).path))
         assert path.exists(), f"dead link {url}"
         if path.suffix != ".html":
             continue
         page, response, remote, failed = _open(browser, url)
         assert response is None or response.ok, url
-        if "/notebooks/" in url:  # MathJax typesets asynchronously
-            page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
-                                   " && document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
-                                   timeout=20000)
-            text = page.evaluate("() => document.body.innerText")
-            assert not RAW_MATH.search(text), RAW_MATH.search(text).group(0)
-            assert FORMULA not in text
-            assert len(page.query_selector_all(".MathJax, .MathJax_Display")) >= 2  # inline + display
-            typeset += 1
+        if "/notebooks/" in url and page.query_selector("script[src*='MathJax.js']"):
+            page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0",
+                                   timeout=30000)
+            text = page.evaluate(PROSE)  # markdown cells and Markdown outputs: code and text outputs keep their $
+            assert not RAW_MATH.search(text), f"{url}: raw formula {RAW_MATH.search(text).group(0)!r}"
+            typeset += len(page.query_selector_all(".MathJax, .MathJax_Display")) > 0
         assert _broken_images(page) == [], url
         assert remote == [], f"{url} asked the network for {remote}"
         assert [f for f in failed if not f.startswith("about:")] == [], url
-        if path.is_relative_to(site.parent):
+        if path.is_relative_to(index.parent) and "/api/" not in url:
             todo += _links(page)
         page.close()
+    return seen, typeset
+
+
+def test_every_page_from_the_index_loads_offline_with_images_and_typeset_formulas(site, browser):
+    seen, typeset = _crawl(browser, site, site.parent.parent.parent / "site_index.png")
+    page, *_ = _open(browser, site.as_uri())
+    assert len(page.query_selector_all(".card img")) == 1  # the study's key figure
+    page.close()
     kinds = {Path(urlparse(u).path).suffix for u in seen}
     assert {".html", ".ipynb", ".csv"} <= kinds, sorted(seen)  # pages, notebooks, MLflow artifacts
     assert typeset == 1
     names = {Path(urlparse(u).path).name for u in seen}
     assert {"leaderboard.html", "benchmarks.html", "index.html"} <= names
+    notebook = next(u for u in seen if "/notebooks/" in u)
+    page, *_ = _open(browser, notebook)
+    page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=20000)
+    assert FORMULA not in page.evaluate("() => document.body.innerText")
+    assert len(page.query_selector_all(".MathJax, .MathJax_Display")) >= 2  # inline + display
+    page.close()
+
+
+def test_the_project_site_when_built_loads_offline_too(browser, tmp_path):
+    index = ROOT / "reports" / "site" / "index.html"
+    if not index.exists():
+        pytest.skip("no reports/site/index.html here (make run builds it)")
+    seen, _ = _crawl(browser, index, tmp_path / "project_site_index.png")
+    assert any("/notebooks/" in u for u in seen)
 
 
 def test_leaderboard_has_one_row_per_model(site, browser):
