@@ -216,3 +216,19 @@ def test_parameter_grid_rejects_a_scalar_value():
     assert parameter_grid({"b": [1, 2], "a": [0]}) == [{"a": 0, "b": 1}, {"a": 0, "b": 2}]
     with pytest.raises(ValueError, match="list"):
         parameter_grid({"k": 5})
+
+
+def test_readme_protocol_example_runs_with_one_relevance_rule_and_catalogue():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## One protocol for every model\n", 1)[1].split("\n## ", 1)[0]
+    namespace: dict = {}
+    exec(compile(re.search(r"```python\n(.*?)```", section, flags=re.S).group(1), "README.md", "exec"), namespace)
+    summary = namespace["result"].summary
+    assert summary["relevance"].unique().tolist() == ["rating >= 4"]
+    assert summary["n_catalogue_items"].unique().tolist() == [1682]
+    assert {"NDCG@5", "NDCG@10", "NDCG@20"} <= set(summary.columns)
+    ndcg = summary.set_index("model")["NDCG@10"]
+    assert ndcg["ease"] > ndcg["content_profile"]
