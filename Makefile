@@ -10,7 +10,7 @@ LK_REQS := benchmarks/peers/requirements-lenskit.txt
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup run run-quick test test-fast test-all bench bench-peers-venv lab mlflow-ui report docs browser lock clean
+.PHONY: sync-notebooks help setup run run-quick test test-fast test-all bench bench-peers-venv lab mlflow-ui report docs browser lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ $(LK_VENV)/.installed: $(LK_REQS)
 	touch $@
 
 bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, torch from PyPI) for make bench
+
+sync-notebooks: setup  ## rewrite each notebook's jupytext twin (notebooks/NN_name.py) from the .ipynb
+	$(BIN)/jupytext --sync notebooks/*.ipynb
 
 lab: setup  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
