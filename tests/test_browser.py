@@ -125,8 +125,9 @@ def test_the_project_site_when_built_loads_offline_too(browser, tmp_path):
     index = ROOT / "reports" / "site" / "index.html"
     if not index.exists():
         pytest.skip("no reports/site/index.html here (make run builds it)")
+    manifests = list((ROOT / "reports" / "runs").glob("*/results.json"))
     seen, _ = _crawl(browser, index, tmp_path / "project_site_index.png")
-    assert any("/notebooks/" in u for u in seen)
+    assert bool(manifests) <= any("/notebooks/" in u for u in seen)  # studies that ran are on the site
 
 
 def test_leaderboard_has_one_row_per_model(site, browser):

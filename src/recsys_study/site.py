@@ -15,7 +15,7 @@ Pages (all links relative, nothing loaded from the network):
 - ``benchmarks.html``: ``reports/benchmarks.md`` from ``make bench`` (with its figures), if present;
 - ``mlflow/<run_id>.html``: per MLflow run of the studies (and their child runs): params, metrics,
   dataset inputs with fingerprints, git commit, links to the artifact files;
-- ``api/``: the API reference written by ``make docs`` (pdoc), linked when present.
+- ``api/``: the API reference written by ``make docs`` (pdoc), linked (``api/recsys_study.html``) when present.
 
 Inputs are the run manifests ``reports/runs/<experiment>/results.json`` written by the runner and
 the MLflow store (read only if it exists; the site never creates a store).
@@ -287,7 +287,7 @@ def _numbers_table(rows: list[tuple[str, str, str]]) -> str:
 
 def _page(title: str, body: str, page: Path, site: Path, *, has: dict, math: bool = False) -> str:
     links = [("index.html", "Studies"), ("leaderboard.html", "Leaderboard"), ("benchmarks.html", "Benchmarks"),
-             ("mlflow/index.html", "MLflow runs"), ("api/index.html", "API reference")]
+             ("mlflow/index.html", "MLflow runs"), ("api/recsys_study.html", "API reference")]
     nav = " ".join(f'<a href="{_rel(site / href, page)}">{text}</a>' for href, text in links if has.get(href))
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style>{_mathjax_head(page, site) if math else ''}</head>"
@@ -416,7 +416,7 @@ def build_site(reports_dir: Path | None = None) -> Path:
     run_ids = [r["run_id"] for m in manifests for r in m["runs"] if r.get("run_id")]
     runs = _mlflow_runs(run_ids)
     has = {"index.html": True, "leaderboard.html": bool(board or comparison), "benchmarks.html": bench_md.exists(),
-           "mlflow/index.html": bool(runs), "api/index.html": (site / "api" / "index.html").exists(),
+           "mlflow/index.html": bool(runs), "api/recsys_study.html": (site / "api" / "recsys_study.html").exists(),  # pdoc index.html only redirects
            "_runs": {r.info.run_id for r in runs}}
 
     # one card per study run
