@@ -11,7 +11,7 @@ Pages (all links relative, nothing loaded from the network):
   ``_static/mathjax/``), no require.js, no mermaid, and the ``record`` payloads left out;
 - ``leaderboard.html``: one row per model from every ``leaderboard.csv`` under
   ``reports/runs/comparison/`` (or ``reports/leaderboard.csv``), columns ``model, metric, mean,
-  lower, upper``; without a CSV, the headline records of the comparison runs;
+  lower, upper``; then the headline records of the comparison runs and ``reports/comparison.md``;
 - ``benchmarks.html``: ``reports/benchmarks.md`` from ``make bench`` (with its figures), if present;
 - ``mlflow/<run_id>.html``: per MLflow run of the studies (and their child runs): params, metrics,
   dataset inputs with fingerprints, git commit, links to the artifact files;
@@ -415,7 +415,9 @@ def build_site(reports_dir: Path | None = None) -> Path:
     bench_md = reports_dir / "benchmarks.md"
     run_ids = [r["run_id"] for m in manifests for r in m["runs"] if r.get("run_id")]
     runs = _mlflow_runs(run_ids)
-    has = {"index.html": True, "leaderboard.html": bool(board or comparison), "benchmarks.html": bench_md.exists(),
+    comparison_md = reports_dir / "comparison.md"
+    has = {"index.html": True, "leaderboard.html": bool(board or comparison or comparison_md.exists()),
+           "benchmarks.html": bench_md.exists(),
            "mlflow/index.html": bool(runs), "api/recsys_study.html": (site / "api" / "recsys_study.html").exists(),  # pdoc index.html only redirects
            "_runs": {r.info.run_id for r in runs}}
 
@@ -471,6 +473,10 @@ def build_site(reports_dir: Path | None = None) -> Path:
         for m in comparison:
             for run in m["runs"]:
                 table += f"<h2>{html.escape(run['name'])}</h2>{_numbers_table(headline(run, limit=50))}"
+        if comparison_md.exists():  # the comparison study's own report: per dataset, mean [lower, upper]
+            from markdown_it import MarkdownIt
+
+            table += MarkdownIt("commonmark", {"html": False}).enable("table").render(comparison_md.read_text())
         _write(page, _page("Model comparison: leaderboard", table, page, site, has=has))
 
     if has["benchmarks.html"]:
