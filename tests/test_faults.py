@@ -69,7 +69,7 @@ def repo(tmp_path_factory):
     """A repository of its own (RECSYS_STUDY_ROOT) with the toy notebook, an experiment file and a store."""
     root = tmp_path_factory.mktemp("repo")
     _toy_notebook(root / "toy.ipynb")
-    marker = root / "started"
+    markers = {"second": root / "started_second", "third": root / "started_third"}
     (root / "exp.yaml").write_text(textwrap.dedent(f"""
         name: {EXPERIMENT}
         runs:
@@ -82,12 +82,15 @@ def repo(tmp_path_factory):
             parameters: {{fail: true}}
           - name: second
             notebook: toy.ipynb
-            parameters: {{x: 2, sleep: 120.0, marker: {marker}}}
+            parameters: {{x: 2, sleep: 120.0, marker: {markers["second"]}}}
+          - name: third
+            notebook: toy.ipynb
+            parameters: {{x: 3, sleep: 120.0, marker: {markers["third"]}}}
     """))
     store = f"sqlite:///{root / 'mlruns.db'}"
     env = {**os.environ, "RECSYS_STUDY_ROOT": str(root), "MLFLOW_TRACKING_URI": store,
            "RECSYS_STUDY_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
-    return {"root": root, "yaml": root / "exp.yaml", "marker": marker, "store": store, "env": env}
+    return {"root": root, "yaml": root / "exp.yaml", "markers": markers, "store": store, "env": env}
 
 
 def _command(repo, *args) -> list[str]:
@@ -154,54 +157,77 @@ def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, committed):
     assert notebook_parent == ours["run_id"].iloc[1]  # the later run is the one on disk
 
 
+#: signal -> (the runs of the interrupted runner, the long run the signal lands in)
+SIGNAL_CASES = {signal.SIGTERM: (["bad", "second"], "second"), signal.SIGINT: (["third"], "third")}
+
+
+@pytest.fixture(scope="module")
+def interrupted(repo, committed, tmp_path_factory):
+    """Two runners at once, each on a copy of the committed reports, each signalled inside its long notebook."""
+    cases = {}
+    for signum, (only, long_run) in SIGNAL_CASES.items():
+        reports = tmp_path_factory.mktemp(signal.Signals(signum).name) / "reports"
+        shutil.copytree(committed["reports"], reports)
+        args = [a for name in only for a in ("--only", name)]
+        cases[signum] = {"reports": reports, "run": long_run, "marker": repo["markers"][long_run],
+                         "old": json.loads((reports / "runs" / EXPERIMENT / "results.json").read_text()),
+                         "proc": subprocess.Popen(_command(repo, *args, "--reports-dir", str(reports)), cwd=repo["root"],
+                                                  env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                  text=True)}
+    try:
+        deadline = time.monotonic() + 300
+        while any("signalled" not in c for c in cases.values()):
+            assert time.monotonic() < deadline, "a toy notebook never started"
+            for signum, c in cases.items():
+                if "signalled" in c:
+                    continue
+                assert c["proc"].poll() is None, c["proc"].communicate()
+                if c["marker"].exists() and c["marker"].read_text():
+                    c["kernel"] = int(c["marker"].read_text())
+                    # 8. the notebook executes into a staging folder named after its runner's pid
+                    c["staging"] = [p.name for p in (c["reports"] / "runs" / EXPERIMENT).glob(
+                        f".staging-{c['proc'].pid}-*")]
+                    c["proc"].send_signal(signum)
+                    c["signalled"] = time.monotonic()
+            time.sleep(0.1)
+        for c in cases.values():
+            _, c["err"] = c["proc"].communicate(timeout=60)
+            c["elapsed"] = time.monotonic() - c["signalled"]
+    finally:
+        for c in cases.values():
+            if c["proc"].poll() is None:
+                c["proc"].kill()
+    return cases
+
+
 @pytest.mark.notebook
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(repo, committed, tmp_path, signum):
+@pytest.mark.parametrize("signum", list(SIGNAL_CASES))
+def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(repo, committed, interrupted, signum):
     # 1. before: SIGTERM exited 143 at once leaving parent and child runs RUNNING with no end time
     # 2. before: SIGINT printed a KeyboardInterrupt traceback, left .<run>.running.ipynb behind, and
     #    first.ipynb had been replaced while results.json and index.html still named the previous run
     # 3. (SIGTERM case) before: the parent run of a failed notebook was FINISHED, only a tag said it failed
-    reports = tmp_path / "reports"
-    shutil.copytree(committed["reports"], reports)
+    case = interrupted[signum]
+    reports, long_run, err = case["reports"], case["run"], case["err"]
     out_dir = reports / "runs" / EXPERIMENT
-    before = json.loads((out_dir / "results.json").read_text())
-    old_first = next(r for r in before["runs"] if r["name"] == "first")
-    repo["marker"].unlink(missing_ok=True)
-    only = ["--only", "bad", "--only", "second"] if signum == signal.SIGTERM else ["--only", "second"]
-    proc = subprocess.Popen(_command(repo, *only, "--reports-dir", str(reports)),
-                            cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        deadline = time.monotonic() + 200
-        while not repo["marker"].exists() or not repo["marker"].read_text():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the toy notebook never started"
-            time.sleep(0.1)
-        kernel = int(repo["marker"].read_text())
-        # 8. the notebook executes into a staging folder named after this runner's pid
-        assert [p.name for p in out_dir.glob(f".staging-{proc.pid}-*")]
-        proc.send_signal(signum)
-        start = time.monotonic()
-        _, err = proc.communicate(timeout=60)
-        elapsed = time.monotonic() - start
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + signum
-    assert elapsed < 20
+    old_first = next(r for r in case["old"]["runs"] if r["name"] == "first")
+    assert case["staging"]
+    assert case["proc"].returncode == 128 + signum
+    assert case["elapsed"] < 20
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if "interrupted" in line] == [
         f"interrupted by {signal.Signals(signum).name}: the running notebook was stopped and its MLflow runs "
         "marked KILLED; reports of finished runs are kept."]
+    kernel = case["kernel"]
     assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
     runs = _runs(repo)
     assert "RUNNING" not in set(runs["status"])
-    second = runs[(runs["name"] == "second") & runs["parent"].isna()].sort_values("start").iloc[-1]
-    child = runs[runs["parent"] == second["run_id"]]
-    assert second["status"] == "KILLED" and second["end"] > 0
+    parent = runs[(runs["name"] == long_run) & runs["parent"].isna()]
+    child = runs[runs["parent"] == parent["run_id"].iloc[0]]
+    assert parent["status"].tolist() == ["KILLED"] and (parent["end"] > 0).all()
     assert child["status"].tolist() == ["KILLED"] and (child["end"] > 0).all()
     manifest = _assert_consistent(reports)
-    assert "second" not in manifest  # the interrupted run changed nothing on disk
+    assert long_run not in manifest  # the interrupted run changed nothing on disk
     # the earlier good report is untouched, and its notebook is the run the manifest and index name
     assert manifest["first"] == old_first
     assert (out_dir / "first.ipynb").read_bytes() == (
