@@ -14,6 +14,7 @@ returns ``self``; learned state ends in ``_``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
 from recsys_study.recommenders.topk import top_k_excluding
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 
 def _n_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """One threadpoolctl controller per process (building one scans the loaded libraries, ~10 ms)."""
+    return ThreadpoolController()
 
 
 class NotFittedError(RuntimeError):
@@ -159,17 +166,23 @@ class Recommender:
         known = idx >= 0
         known_users = users[known]
         known_idx = idx[known]
-        starts = range(0, len(known_idx), self.batch_size)
-        threads = min(_n_threads(), len(starts)) if self.thread_safe_scoring else 1
+        size = self.batch_size
+        threads = _n_threads() if self.thread_safe_scoring else 1
+        if threads > 1 and len(known_idx) > 0:  # equal blocks, a multiple of the threads, none above batch_size
+            n_blocks = -(-len(known_idx) // size)
+            n_blocks = -(-n_blocks // threads) * threads
+            size = max(-(-len(known_idx) // n_blocks), min(256, self.batch_size))
+        starts = range(0, len(known_idx), size)
+        threads = min(threads, len(starts))
 
         def block(start: int) -> pd.DataFrame:
-            batch = known_idx[start:start + self.batch_size]
+            batch = known_idx[start:start + size]
             seen = self.user_items_[batch] if exclude_seen else None
-            return self._top_k(known_users[start:start + self.batch_size], self._score(batch), k, seen,
+            return self._top_k(known_users[start:start + size], self._score(batch), k, seen,
                                num_threads=1 if threads > 1 else 0)
 
         if threads > 1:
-            with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
+            with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
                 frames = list(pool.map(block, starts))
         else:
             frames = [block(start) for start in starts]
