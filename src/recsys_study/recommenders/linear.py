@@ -12,8 +12,8 @@ in float32: about n³ flops instead of a general inverse's 2n³.
 Memory: the n × n float32 G is the only large array. It is filled row block by row block
 from the sparse product (a block's sparse intermediate is at most 1/8 of G's bytes), factorised
 and inverted in place (``overwrite``, passed as its Fortran-ordered transpose, so f2py makes no
-copy), mirrored triangle to triangle block by block and scaled in place into B: peak ≈ 1.1 × G
-(benchmarks/scale.py measures it; the former float64 inverse, astype and triu + triu.T copies
+copy), mirrored triangle to triangle block by block and scaled in place into B: peak 1.13 × G
+(8,000 items, 10^6 interactions: benchmarks/scale.py; the former float64 inverse, astype and triu + triu.T copies
 peaked at 3.2 × G).
 
 Threads: the factorisation is BLAS-bound. ``num_threads=1`` (the default) keeps B the same on
