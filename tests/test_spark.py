@@ -48,7 +48,7 @@ def test_explicit_spark_als_recovers_a_low_rank_rating_matrix(spark):
     mask = rng.random(full.shape) < 0.6
     u, i = np.nonzero(mask)
     train = pd.DataFrame({USER: u, ITEM: i, RATING: full[u, i]})
-    model = registry.make("spark_als", factors=3, regularization=0.01, iterations=25,
+    model = registry.make("spark_als", factors=3, regularization=0.01, iterations=10,
                           implicit_prefs=False).fit(train)
     assert model.predicts_ratings
     # unseen cells of the rank-2 (+ constant) matrix are predicted far better than by the mean
@@ -56,7 +56,7 @@ def test_explicit_spark_als_recovers_a_low_rank_rating_matrix(spark):
     pred = model.predict(pd.DataFrame({USER: hold_u, ITEM: hold_i}))
     truth = full[hold_u, hold_i]
     rmse = np.sqrt(np.mean((pred - truth) ** 2))
-    assert rmse < 0.5 * np.std(truth)
+    assert rmse < 0.5 * np.std(truth)  # measured: 0.027 · std at 10 iterations (0.025 at 25)
 
 
 def test_implicit_spark_als_is_a_personalised_ranker_on_movielens(spark):
