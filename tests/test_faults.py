@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -34,6 +33,7 @@ from recsys_study.data.schema import DataValidationError
 from recsys_study.notebook import read_records
 
 EXPERIMENT = "faults"
+LOCK_EXPERIMENT = "faults_lock"  # the concurrent runners' experiment: they run beside the signalled ones
 TOY_SOURCE = textwrap.dedent("""
     import os, pathlib, time
     from recsys_study.notebook import record
@@ -87,15 +87,16 @@ def repo(tmp_path_factory):
             notebook: toy.ipynb
             parameters: {{x: 3, sleep: 120.0, marker: {markers["third"]}}}
     """))
+    (root / "lock.yaml").write_text(f"name: {LOCK_EXPERIMENT}\nruns:\n  - name: first\n    notebook: toy.ipynb\n")
     store = f"sqlite:///{root / 'mlruns.db'}"
     env = {**os.environ, "RECSYS_STUDY_ROOT": str(root), "MLFLOW_TRACKING_URI": store,
            "RECSYS_STUDY_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
     return {"root": root, "yaml": root / "exp.yaml", "markers": markers, "store": store, "env": env}
 
 
-def _command(repo, *args) -> list[str]:
+def _command(repo, *args, yaml: str = "exp.yaml") -> list[str]:
     # --no-site: the offline site is not what these tests are about, and it costs seconds per run
-    return [*_cli(), "run", str(repo["yaml"]), "--no-site", *args]
+    return [*_cli(), "run", str(repo["root"] / yaml), "--no-site", *args]
 
 
 def _run(repo, *args, env=None, timeout=120) -> subprocess.CompletedProcess:
@@ -103,9 +104,9 @@ def _run(repo, *args, env=None, timeout=120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def _runs(repo) -> pd.DataFrame:
+def _runs(repo, experiment: str = EXPERIMENT) -> pd.DataFrame:
     client = mlflow.MlflowClient(tracking_uri=repo["store"])
-    exp = client.get_experiment_by_name(EXPERIMENT)
+    exp = client.get_experiment_by_name(experiment)
     rows = [{"run_id": r.info.run_id, "name": r.info.run_name, "status": r.info.status,
              "start": r.info.start_time, "end": r.info.end_time,
              "parent": r.data.tags.get("mlflow.parentRunId"), "tag_status": r.data.tags.get("status")}
@@ -113,9 +114,9 @@ def _runs(repo) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _assert_consistent(reports: Path) -> dict:
+def _assert_consistent(reports: Path, experiment: str = EXPERIMENT) -> dict:
     """No stray temp file; every output in results.json exists; the index shows exactly the manifest's run ids."""
-    out_dir = reports / "runs" / EXPERIMENT
+    out_dir = reports / "runs" / experiment
     strays = [p.name for d in (reports, out_dir) for p in d.iterdir()
               if p.name.startswith(".") and p.name not in (".lock", ".index.lock")]
     assert strays == []
@@ -129,53 +130,29 @@ def _assert_consistent(reports: Path) -> dict:
     return {r["name"]: r for r in manifest["runs"]}
 
 
-@pytest.fixture(scope="module")
-def committed(repo, tmp_path_factory):
-    """Two runners of ``first`` started together (8); their reports are the earlier good run of the signal tests."""
-    reports = tmp_path_factory.mktemp("committed") / "reports"
-    procs = [subprocess.Popen(_command(repo, "--only", "first", "--reports-dir", str(reports)),
-                              cwd=repo["root"], env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
-    outputs = [p.communicate(timeout=300) for p in procs]
-    return {"reports": reports, "codes": [p.returncode for p in procs], "outputs": outputs}
-
-
-@pytest.mark.notebook
-def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, committed):
-    # 8. before: both runs wrote .first.running.ipynb and rewrote results.json through one .json.tmp, unlocked
-    reports, outputs = committed["reports"], committed["outputs"]
-    assert committed["codes"] == [0, 0], outputs
-    assert sum("is already running" in err and "waiting" in err for _, err in outputs) == 1
-    manifest = _assert_consistent(reports)
-    assert list(manifest) == ["first"]
-    notebook_parent = read_records(reports / "runs" / EXPERIMENT / "first.ipynb")["parent"]
-    assert manifest["first"]["run_id"] == notebook_parent
-    runs = _runs(repo)
-    ours = runs[runs["name"].eq("first") & runs["parent"].isna()].sort_values("start")
-    assert ours["status"].tolist() == ["FINISHED", "FINISHED"]
-    assert ours["end"].iloc[0] <= ours["start"].iloc[1]  # the second waited for the first
-    assert notebook_parent == ours["run_id"].iloc[1]  # the later run is the one on disk
-
-
 #: signal -> (the runs of the interrupted runner, the long run the signal lands in)
-SIGNAL_CASES = {signal.SIGTERM: (["bad", "second"], "second"), signal.SIGINT: (["third"], "third")}
+SIGNAL_CASES = {signal.SIGTERM: (["first", "bad", "second"], "second"), signal.SIGINT: (["first", "third"], "third")}
+
+
+def _popen(repo, *args, yaml: str = "exp.yaml") -> subprocess.Popen:
+    return subprocess.Popen(_command(repo, *args, yaml=yaml), cwd=repo["root"], env=repo["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
-def interrupted(repo, committed, tmp_path_factory):
-    """Two runners at once, each on a copy of the committed reports, each signalled inside its long notebook."""
+def launched(repo, tmp_path_factory):
+    """Four runners at once: two of the same experiment (8), and two that are signalled inside a long notebook
+    after an earlier run of theirs was committed (1, 2, 3)."""
+    lock_reports = tmp_path_factory.mktemp("lock") / "reports"
+    lockers = [_popen(repo, "--reports-dir", str(lock_reports), yaml="lock.yaml") for _ in range(2)]
     cases = {}
     for signum, (only, long_run) in SIGNAL_CASES.items():
         reports = tmp_path_factory.mktemp(signal.Signals(signum).name) / "reports"
-        shutil.copytree(committed["reports"], reports)
         args = [a for name in only for a in ("--only", name)]
         cases[signum] = {"reports": reports, "run": long_run, "marker": repo["markers"][long_run],
-                         "old": json.loads((reports / "runs" / EXPERIMENT / "results.json").read_text()),
-                         "proc": subprocess.Popen(_command(repo, *args, "--reports-dir", str(reports)), cwd=repo["root"],
-                                                  env=repo["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                  text=True)}
+                         "proc": _popen(repo, *args, "--reports-dir", str(reports))}
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 400
         while any("signalled" not in c for c in cases.values()):
             assert time.monotonic() < deadline, "a toy notebook never started"
             for signum, c in cases.items():
@@ -193,24 +170,43 @@ def interrupted(repo, committed, tmp_path_factory):
         for c in cases.values():
             _, c["err"] = c["proc"].communicate(timeout=60)
             c["elapsed"] = time.monotonic() - c["signalled"]
+        outputs = [p.communicate(timeout=300) for p in lockers]
     finally:
-        for c in cases.values():
-            if c["proc"].poll() is None:
-                c["proc"].kill()
-    return cases
+        for proc in [*lockers, *(c["proc"] for c in cases.values())]:
+            if proc.poll() is None:
+                proc.kill()
+    committed = {"reports": lock_reports, "codes": [p.returncode for p in lockers], "outputs": outputs}
+    return {"committed": committed, "interrupted": cases}
+
+
+@pytest.mark.notebook
+def test_two_concurrent_runs_of_one_experiment_are_serialised(repo, launched):
+    # 8. before: both runs wrote .first.running.ipynb and rewrote results.json through one .json.tmp, unlocked
+    committed = launched["committed"]
+    reports, outputs = committed["reports"], committed["outputs"]
+    assert committed["codes"] == [0, 0], outputs
+    assert sum("is already running" in err and "waiting" in err for _, err in outputs) == 1
+    manifest = _assert_consistent(reports, LOCK_EXPERIMENT)
+    assert list(manifest) == ["first"]
+    notebook_parent = read_records(reports / "runs" / LOCK_EXPERIMENT / "first.ipynb")["parent"]
+    assert manifest["first"]["run_id"] == notebook_parent
+    runs = _runs(repo, LOCK_EXPERIMENT)
+    ours = runs[runs["parent"].isna()].sort_values("start")
+    assert ours["status"].tolist() == ["FINISHED", "FINISHED"]
+    assert ours["end"].iloc[0] <= ours["start"].iloc[1]  # the second waited for the first
+    assert notebook_parent == ours["run_id"].iloc[1]  # the later run is the one on disk
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("signum", list(SIGNAL_CASES))
-def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(repo, committed, interrupted, signum):
+def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(repo, launched, signum):
     # 1. before: SIGTERM exited 143 at once leaving parent and child runs RUNNING with no end time
     # 2. before: SIGINT printed a KeyboardInterrupt traceback, left .<run>.running.ipynb behind, and
     #    first.ipynb had been replaced while results.json and index.html still named the previous run
     # 3. (SIGTERM case) before: the parent run of a failed notebook was FINISHED, only a tag said it failed
-    case = interrupted[signum]
+    case = launched["interrupted"][signum]
     reports, long_run, err = case["reports"], case["run"], case["err"]
     out_dir = reports / "runs" / EXPERIMENT
-    old_first = next(r for r in case["old"]["runs"] if r["name"] == "first")
     assert case["staging"]
     assert case["proc"].returncode == 128 + signum
     assert case["elapsed"] < 20
@@ -228,11 +224,10 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
     assert child["status"].tolist() == ["KILLED"] and (child["end"] > 0).all()
     manifest = _assert_consistent(reports)
     assert long_run not in manifest  # the interrupted run changed nothing on disk
-    # the earlier good report is untouched, and its notebook is the run the manifest and index name
-    assert manifest["first"] == old_first
-    assert (out_dir / "first.ipynb").read_bytes() == (
-        committed["reports"] / "runs" / EXPERIMENT / "first.ipynb").read_bytes()
-    assert read_records(out_dir / "first.ipynb")["parent"] == old_first["run_id"]
+    # the earlier good report is kept: its notebook is the FINISHED run the manifest and the index name
+    first = manifest["first"]
+    assert first["status"] == "ok" and read_records(out_dir / "first.ipynb")["parent"] == first["run_id"]
+    assert runs.loc[runs["run_id"] == first["run_id"], "status"].tolist() == ["FINISHED"]
     if signum == signal.SIGTERM:  # bad ran to its failure before second: committed, and FAILED in MLflow
         bad = runs[(runs["name"] == "bad") & runs["parent"].isna()]
         assert bad["status"].tolist() == ["FAILED"] and bad["tag_status"].tolist() == ["failed"]

@@ -461,6 +461,7 @@ def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
         if uri == default_tracking_uri():
             artifacts = project_root() / "mlartifacts"
             _check_writable_dir(artifacts if artifacts.exists() else artifacts.parent, uri, fix_env)
+        _init_sqlite_store(path, uri, fix_env)
         return uri
     if scheme in ("", "file"):
         path = Path(urllib.parse.unquote(parsed.path) if scheme == "file" else uri).absolute()
@@ -468,6 +469,25 @@ def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
         _check_writable_dir(existing, uri, fix_env)
         return uri
     return uri
+
+
+def _init_sqlite_store(path: Path, uri: str, fix_env: str) -> None:
+    """Create (or migrate) MLflow's tables one process at a time: runners started together on a new
+    store raced to create them and all but one failed ("table already exists")."""
+    import fcntl
+
+    mlflow = _mlflow()
+    fd = os.open(path.parent, os.O_RDONLY)  # a lock on the folder: no lock file left beside the store
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as err:  # a file that is not an MLflow store, a failed migration
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        raise TrackingStoreError(
+            f"tracking store {uri} cannot be opened by MLflow ({type(err).__name__}: {first}); "
+            f"{fix_env}.") from None
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _check_writable_dir(folder: Path, uri: str, fix_env: str) -> None:
