@@ -44,6 +44,8 @@ TOY_SOURCE = textwrap.dedent("""
         with tracking.start_run("toy_model", params={"x": x}):
             pathlib.Path(marker).write_text(str(os.getpid()))
             time.sleep(sleep)
+    else:
+        time.sleep(sleep)
     record("double_x", 2 * x)
     record("parent", os.environ.get("RECSYS_STUDY_PARENT_RUN_ID"))
 """)
@@ -87,7 +89,9 @@ def repo(tmp_path_factory):
             notebook: toy.ipynb
             parameters: {{x: 3, sleep: 120.0, marker: {markers["third"]}}}
     """))
-    (root / "lock.yaml").write_text(f"name: {LOCK_EXPERIMENT}\nruns:\n  - name: first\n    notebook: toy.ipynb\n")
+    # the lock holder's notebook lasts 2 s, so that the two runners started together surely overlap
+    (root / "lock.yaml").write_text(f"name: {LOCK_EXPERIMENT}\nruns:\n  - name: first\n    notebook: toy.ipynb\n"
+                                    "    parameters: {sleep: 2.0}\n")
     store = f"sqlite:///{root / 'mlruns.db'}"
     env = {**os.environ, "RECSYS_STUDY_ROOT": str(root), "MLFLOW_TRACKING_URI": store,
            "RECSYS_STUDY_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
@@ -208,16 +212,16 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
     reports, long_run, err = case["reports"], case["run"], case["err"]
     out_dir = reports / "runs" / EXPERIMENT
     assert case["staging"]
-    assert case["proc"].returncode == 128 + signum
-    assert case["elapsed"] < 20
-    assert "Traceback" not in err
+    assert case["proc"].returncode == 128 + signum, err
+    assert case["elapsed"] < 20, case["elapsed"]
+    assert "Traceback" not in err, err
     assert [line for line in err.splitlines() if "interrupted" in line] == [
         f"interrupted by {signal.Signals(signum).name}: the running notebook was stopped and its MLflow runs "
         "marked KILLED; reports of finished runs are kept."]
     kernel = case["kernel"]
     assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
     runs = _runs(repo)
-    assert "RUNNING" not in set(runs["status"])
+    assert "RUNNING" not in set(runs["status"]), runs
     parent = runs[(runs["name"] == long_run) & runs["parent"].isna()]
     child = runs[runs["parent"] == parent["run_id"].iloc[0]]
     assert parent["status"].tolist() == ["KILLED"] and (parent["end"] > 0).all()
