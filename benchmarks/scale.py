@@ -336,7 +336,7 @@ def write_scale_section(runs: list[dict], *, repeats: int, repeats_large: int, c
                     f"process's, data included; CPU s = process CPU time summed over its threads, what "
                     f"the work costs whatever the machine's load; 'load average' = 1-minute load at the "
                     f"run's end, on {threads} cores). Medians of {repeats} interleaved runs below 5·10^6 "
-                    f"interactions, {repeats_large} run(s) above (minutes each on a shared machine). "
+                    f"interactions, at most {repeats_large} run(s) above (column runs; minutes each on a shared machine). "
                     f"Fitted growth exponents (t ∝ n^b, least squares on log-log): {exp_txt}. Target at 10^7: "
                     f"ALS and item kNN fit + recommend under 180 s each within 8 GiB; measured: {verdict or 'not run'}. "
                     "CPU s / cores is the wall-clock time on idle cores only where the work is parallel "
