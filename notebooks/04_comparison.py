@@ -45,7 +45,7 @@ models = [
     {"algorithm": "als", "params": {"factors": 64}, "grid": {"regularization": [1.0, 0.1]}},
     {"algorithm": "bpr", "params": {"factors": 64}},
     {"algorithm": "ease", "grid": {"l2": [250.0, 500.0, 100.0]}},
-    {"algorithm": "rp3beta", "grid": {"alpha": [1.0, 0.6], "beta": [0.3, 0.6]}},
+    {"algorithm": "rp3beta", "params": {"alpha": 1.0}, "grid": {"beta": [0.3, 0.6]}},
     {"algorithm": "content_profile"},
     {"algorithm": "content_bayes"},
     {"algorithm": "content_knn"},
@@ -55,6 +55,8 @@ models = [
 hybrid_components = ["content_profile", "most_popular", "item_knn"]  # first: content model, last: collaborative
 hybrid_kinds = ["weighted", "switching", "feature_augmented", "cascade", "mixed"]
 sample_frac = None                   # share of users kept (None: all)
+# processes that run the dataset and seed pairs side by side
+n_jobs = 2
 quick = False                        # CI size: ml-100k only, two seeds, no grid search
 
 # %%
@@ -93,7 +95,7 @@ pd.DataFrame([{"dataset": n, "ratings": len(d.interactions), "users": d.interact
 
 # %%
 study = run_comparison(data, specs, seeds=seeds, protocol=protocol, tuning_budget=tuning_budget,
-                       segments=segments, anchor=anchor, experiment=None)
+                       segments=segments, anchor=anchor, n_jobs=n_jobs)
 print(f"wall time {study.wall_time_s:.0f} s for {len(data)} dataset(s) x {len(seeds)} seed(s) x {len(specs)} models")
 
 # %% [markdown]
@@ -199,7 +201,7 @@ if "ml-100k" in data:
     new_users = run_comparison({"ml-100k": data["ml-100k"]}, cold_specs, seeds=seeds,
                                protocol=Protocol(k=k, metrics=("ndcg", "precision", "recall"), relevance=protocol.relevance),
                                tuning_budget=1, measure_memory=False, splitter=new_user_split,
-                               run_prefix="new_users/")
+                               run_prefix="new_users/", n_jobs=n_jobs)
     new_table = new_users.table("ml-100k", [ndcg_label])
     display(new_users.formatted("ml-100k", [ndcg_label, f"Precision@{k}", f"Recall@{k}"]))
     new_tests = new_users.tests("ml-100k", ndcg_label)

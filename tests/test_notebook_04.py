@@ -75,3 +75,22 @@ def test_comparison_notebook_quick(run_notebook, tmp_path):
 
     index = build_index(tmp_path / "reports").read_text()
     assert "Comparison leaderboard" in index and f"{ndcg['ease']:.4f} [{lo:.4f}, {hi:.4f}]" in index
+
+
+def test_the_comparison_in_two_processes_equals_the_one_in_one():
+    from recsys_study.protocol import Protocol
+    from recsys_study.protocol.study import run_comparison
+    from test_content import synthetic
+
+    ratings, items = synthetic(seed=3, n_users=40, n_items=30)
+    from recsys_study.data.dataset import Dataset
+
+    data = {"synthetic": Dataset(name="synthetic", interactions=ratings, items=items, rating_scale=(1.0, 5.0))}
+    specs = [{"algorithm": "most_popular"}, {"algorithm": "item_knn", "grid": {"k": [5, 20]}},
+             {"algorithm": "content_profile", "params": {"feature_set": "genres"}}]
+    kwargs = {"seeds": [1, 2], "protocol": Protocol(k=5, metrics=("ndcg", "recall")), "log": False,
+              "measure_memory": False}
+    one, two = run_comparison(data, specs, **kwargs), run_comparison(data, specs, n_jobs=2, **kwargs)
+    cols = ["dataset", "seed", "model", "NDCG@5", "Recall@5"]
+    pd.testing.assert_frame_equal(one.summary[cols], two.summary[cols])
+    pd.testing.assert_frame_equal(one.per_user, two.per_user)

@@ -215,11 +215,33 @@ _METRIC_NAMES = {"Precision": "precision", "Recall": "recall", "NDCG": "ndcg", "
                  "Personalization": "personalization", "ARP": "arp"}
 
 
+def _one_split(name: str, data, specs: list, seed: int, *, protocol: Protocol, test_frac: float, valid_frac: float,
+               segments: Sequence[str], measure_memory: bool, anchor: Protocol | None, splitter) -> dict:
+    """Split, tune on validation and compare on test for one dataset and seed; return the frames."""
+    split = (splitter(data.interactions, seed=seed) if splitter is not None
+             else user_stratified_split(data.interactions, test_frac=test_frac, seed=seed))
+    inner = validation_split(split.train, valid_frac=valid_frac, seed=seed)
+    users = getattr(data, "users", None)
+    tuned, tuning = tune_specs(specs, inner, protocol=protocol, items=data.items, users=users, seed=seed, log=False)
+    comparison = compare(tuned, split, protocol=protocol, items=data.items, users=users, segments=segments,
+                         log=False, measure_memory=measure_memory, keep_models=False)
+    anchored = []
+    if anchor is not None:
+        ctx = build_context(split, anchor, items=data.items)
+        recs = comparison.recommendations
+        for label in comparison.summary[MODEL]:
+            _, scores = score_lists(recs[recs[MODEL] == label], ctx)
+            anchored.append({DATASET: name, SEED: seed, MODEL: label, "relevance": anchor.relevance.name, **scores})
+    comparison.recommendations = comparison.recommendations.iloc[:0]  # scored; not carried back
+    return {"name": name, "seed": seed, "split": split, "tuned": tuned, "tuning": tuning, "comparison": comparison,
+            "anchored": anchored}
+
+
 def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *, seeds: Sequence[int],
                    protocol: Protocol, tuning_budget: int = 2, test_frac: float = 0.25, valid_frac: float = 0.25,
                    segments: Sequence[str] = (), measure_memory: bool = True, log: bool = True,
                    experiment: str | None = None, anchor: Protocol | None = None,
-                   splitter=None, run_prefix: str = "") -> ComparisonStudy:
+                   splitter=None, run_prefix: str = "", n_jobs: int = 1) -> ComparisonStudy:
     """Run the comparison study: each dataset x seed is split, tuned on validation and compared on test.
 
     ``datasets`` maps a name to a :class:`recsys_study.data.Dataset`; ``models`` are registry specs
@@ -228,25 +250,38 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
     model needs a users frame). ``anchor``: a second protocol (e.g. a published table's relevance
     rule) under which the same lists are also scored, without refitting. ``splitter(interactions,
     seed) -> Split`` replaces the per-user stratified split (e.g. ``new_user_split``).
+    ``n_jobs`` > 1 runs the (dataset, seed) pairs in that many fresh processes (each pair is seeded on
+    its own, so the results are the same as with one); MLflow runs are logged by this process.
     """
     if not seeds:
         raise ProtocolError("the comparison needs at least one seed; pass e.g. seeds=[1, 2, 3, 4, 5].")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ProtocolError(f"n_jobs must be a positive integer, got {n_jobs!r}.")
     start = time.perf_counter()
     all_specs = shrink_grids(list(models), max_values=max(1, int(tuning_budget)))
-    per_user, summary, segs, tuned_rows, anchored = [], [], [], [], []
-    for (name, data), seed in progress(list(itertools.product(datasets.items(), seeds)), desc="dataset x seed"):
+    tasks = []
+    for (name, data), seed in itertools.product(datasets.items(), seeds):
         specs = [{key: v for key, v in s.items() if key != DATASETS} for s in all_specs
                  if name in s.get(DATASETS, [name])]
-        split = (splitter(data.interactions, seed=seed) if splitter is not None
-                 else user_stratified_split(data.interactions, test_frac=test_frac, seed=seed))
-        inner = validation_split(split.train, valid_frac=valid_frac, seed=seed)
-        users = getattr(data, "users", None)
-        tuned, tuning = tune_specs(specs, inner, protocol=protocol, items=data.items, users=users, seed=seed,
-                                   log=False)
-        comparison = compare(tuned, split, protocol=protocol, items=data.items, users=users, segments=segments,
-                             log=False, measure_memory=measure_memory, keep_models=False)
+        tasks.append((name, data, specs, seed))
+    options = {"protocol": protocol, "test_frac": test_frac, "valid_frac": valid_frac, "segments": tuple(segments),
+               "measure_memory": measure_memory, "anchor": anchor, "splitter": splitter}
+    if n_jobs == 1 or len(tasks) == 1:
+        results = [_one_split(*task, **options) for task in progress(tasks, desc="dataset x seed")]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fresh interpreters: a forked copy of a process whose BLAS/OpenMP threads are running can hang
+        with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_one_split, *task, **options) for task in tasks]
+            results = [f.result() for f in progress(futures, desc="dataset x seed")]
+    per_user, summary, segs, tuned_rows, anchored = [], [], [], [], []
+    for res, (name, data, _, seed) in zip(results, tasks):
+        comparison, tuned = res["comparison"], res["tuned"]
         if log:  # one run per dataset and seed: every model's metrics, the validation grid, the per-user table
-            _log_seed(comparison, tuned, tuning, split=split, dataset=data, name=name, seed=seed,
+            _log_seed(comparison, tuned, res["tuning"], split=res["split"], dataset=data, name=name, seed=seed,
                       experiment=experiment, run_name=f"{run_prefix}{name}/seed{seed}")
         tag = {DATASET: name, SEED: seed}
         per_user.append(comparison.per_user.assign(**tag))
@@ -254,12 +289,7 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
         if len(comparison.segments):
             segs.append(comparison.segments.assign(**tag))
         tuned_rows += [{**tag, MODEL: model_label(s), "params": s.get("params", {})} for s in tuned]
-        if anchor is not None:
-            ctx = build_context(split, anchor, items=data.items)
-            recs = comparison.recommendations
-            for label in comparison.summary[MODEL]:
-                _, scores = score_lists(recs[recs[MODEL] == label], ctx)
-                anchored.append({**tag, MODEL: label, "relevance": anchor.relevance.name, **scores})
+        anchored += res["anchored"]
     return ComparisonStudy(protocol=protocol, per_user=pd.concat(per_user, ignore_index=True),
                            summary=pd.concat(summary, ignore_index=True),
                            segments=pd.concat(segs, ignore_index=True) if segs else pd.DataFrame(),
