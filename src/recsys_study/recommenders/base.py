@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,13 +25,10 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
+from recsys_study.recommenders.threads import n_threads
 from recsys_study.recommenders.topk import top_k_excluding
 
 log = logging.getLogger(__name__)
-
-
-def _n_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 # Rows per block when blocks run on several threads: two threads each streaming a 2,048 × 20,000 float32
@@ -173,7 +169,7 @@ class Recommender:
         known_users = users[known]
         known_idx = idx[known]
         size = self.batch_size
-        threads = _n_threads() if self.thread_safe_scoring else 1
+        threads = n_threads() if self.thread_safe_scoring else 1
         if threads > 1 and len(known_idx) > 0:  # equal blocks, a multiple of the threads, none above batch_size
             size = min(size, _PARALLEL_BLOCK)
             n_blocks = -(-len(known_idx) // size)

@@ -21,7 +21,6 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recsys_study.constants import ITEM, RATING, USER
 from recsys_study.features import item_features
 from recsys_study.recommenders.base import Recommender
 from recsys_study.recommenders.content import cosine_topk, preference_weights

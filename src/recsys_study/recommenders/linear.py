@@ -25,7 +25,6 @@ shared, busy machine two spinning BLAS threads were slower (4.9 s against 3.1 s 
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import scipy.linalg as sla
@@ -33,12 +32,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_study.recommenders.base import Recommender
-
-
-def _n_threads(num_threads: int) -> int:
-    if num_threads > 0:
-        return int(num_threads)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+from recsys_study.recommenders.threads import n_threads as _n_threads
 
 
 def gram_matrix(x: sp.spmatrix, *, n_blocks: int = 16) -> np.ndarray:

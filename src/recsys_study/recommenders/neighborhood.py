@@ -40,14 +40,13 @@ truncation (k ≥ number of items) the two coincide (benchmarks/lenskit_peers.py
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 
 from recsys_study.recommenders._jit import jit as _jit
 from recsys_study.recommenders.base import Recommender
+from recsys_study.recommenders.threads import run_blocks
 
 SIMILARITIES = ("cosine", "adjusted_cosine", "pearson", "jaccard")
 
@@ -252,12 +251,6 @@ def _top_k_rows_sparse(first, last, n, v_indptr, v_indices, v_data, vt_indptr, v
         out_len[a] = length
 
 
-def _n_threads(num_threads: int) -> int:
-    if num_threads > 0:
-        return num_threads
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def similarity_matrix(
     x: sp.csr_matrix,
     *,
@@ -300,14 +293,7 @@ def similarity_matrix(
                            vt.indptr, vt.indices, vt.data, norms, counts, similarity == "jaccard",
                            float(shrinkage), kk, float(min_similarity), out_cols, out_vals, out_len)
 
-    starts = range(0, n, block_size)
-    threads = min(_n_threads(num_threads), len(starts))
-    if threads <= 1:
-        for first in starts:
-            run(first)
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, starts))
+    run_blocks(run, range(0, n, block_size), num_threads)
     keep = np.arange(width)[None, :] < out_len[:, None]
     indptr = np.concatenate([[0], np.cumsum(out_len)])
     return sp.csr_matrix((out_vals[keep].astype(np.float32), out_cols[keep], indptr), shape=(n, n))

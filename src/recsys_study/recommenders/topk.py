@@ -20,11 +20,10 @@ replaced; its rows are shared by threads.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.sparse as sp
+
+from recsys_study.recommenders.threads import run_blocks
 
 
 def top_k_columns(scores: np.ndarray, k: int, *, discard_at_most: float | None = None) -> np.ndarray:
@@ -80,12 +79,6 @@ def top_k_sorted(scores: np.ndarray, k: int, *, discard_at_most: float | None = 
     return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
-def _n_threads(num_threads: int) -> int:
-    if num_threads > 0:
-        return int(num_threads)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _exclusions(exclude, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (indptr, indices) of the columns to skip per row, indices ascending within a row."""
     if exclude is None:
@@ -139,16 +132,8 @@ def top_k_excluding(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = 
         return cols, vals, lens
     if not (scores.flags.c_contiguous or scores.strides[1] == scores.itemsize):
         scores = np.ascontiguousarray(scores)
-    starts = range(0, n_rows, rows_per_task)
-    threads = min(_n_threads(num_threads), len(starts))
-
     def run(first: int) -> None:
         kern._heap_top_k(scores, first, min(first + rows_per_task, n_rows), k, indptr, indices, cols, vals, lens)
 
-    if threads <= 1:
-        for first in starts:
-            run(first)
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, starts))
+    run_blocks(run, range(0, n_rows, rows_per_task), num_threads)
     return cols, vals, lens
