@@ -11,7 +11,6 @@ import json
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
 MIMETYPE = "application/vnd.recsys-study.record+json"
@@ -49,8 +48,10 @@ def record(name: str, value) -> None:
     display({MIMETYPE: payload, "text/plain": ""}, raw=True)
 
 
-def read_records(notebook: str | Path | nbformat.NotebookNode) -> dict:
+def read_records(notebook) -> dict:
     """Return ``{name: value}`` of every ``record`` call in an executed notebook (last one wins)."""
+    import nbformat  # here, not at import: nbformat's jsonschema costs every notebook kernel ~2.5 s of CPU
+
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
     out = {}
     for cell in nb.cells:
