@@ -153,7 +153,7 @@ class Recommender:
         Rank is 1-based: score descending, ties by lowest item index (the item's position in
         ``item_index_``), on every machine. Items the user rated in training are excluded when
         ``exclude_seen``. Users unknown at fit time are scored by ``_cold_scores`` (the most
-        popular items by default; logged at WARNING with their count), never an error. Fewer
+        popular items by default; logged at INFO with their count), never an error. Fewer
         than ``k`` rows appear only when fewer than ``k`` items can be recommended.
 
         Work and memory go ``batch_size`` users at a time: one score block from ``_score``
@@ -191,7 +191,7 @@ class Recommender:
             frames = [block(start) for start in starts]
         if (~known).any():
             cold = users[~known]
-            log.warning("%s: %d user(s) unknown at fit time get the cold-user fallback (_cold_scores: most popular "
+            log.info("%s: %d user(s) unknown at fit time get the cold-user fallback (_cold_scores: most popular "
                         "items unless the model uses side information)", self.name, len(cold))
             for start in range(0, len(cold), self.batch_size):
                 block = cold[start:start + self.batch_size]
