@@ -134,15 +134,19 @@ plt.show()
 
 # %%
 main = list(data)[0]
-fig_seg, axes = plt.subplots(1, 3, figsize=(18, 6))
-for ax, kind in zip(axes, ["activity", "popularity", "cold_user"]):
-    if kind not in segments:
-        ax.set_visible(False)
-        continue
-    table = study.segment_table(main, kind, ndcg_label)
+tables = {kind: study.segment_table(main, kind, ndcg_label) for kind in ["activity", "popularity", "cold_user"]
+          if kind in segments}
+for kind, table in list(tables.items()):
+    if table.shape[1] < 2:  # one segment only: nothing to set side by side
+        print(f"{kind}: every test user of {main} falls in '{table.columns[0]}'"
+              + (" (no one has 5 training ratings or fewer; the new-users section covers users with none)"
+                 if kind == "cold_user" else ""))
+        del tables[kind]
+fig_seg, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 6), squeeze=False)
+for ax, (kind, table) in zip(axes[0], tables.items()):
     long = table.reset_index().melt(id_vars="model", var_name="segment", value_name=ndcg_label)
     sns.barplot(data=long, y="model", x=ndcg_label, hue="segment", ax=ax, order=table.index)
-    ax.set_title(f"{main}: {ndcg_label} by {kind}")
+    ax.set_title(f"{main}: {ndcg_label} by {kind} ({protocol.relevance.name} relevant)")
     ax.legend(fontsize=7)
 fig_seg.tight_layout()
 plt.show()
