@@ -73,7 +73,7 @@ $(LK_VENV)/.installed: $(LK_REQS)
 bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, torch from PyPI) for make bench
 
 sync-notebooks: setup  ## rewrite each notebook's jupytext twin (notebooks/NN_name.py) from the .ipynb
-	$(BIN)/jupytext --sync notebooks/*.ipynb
+	$(BIN)/jupytext --to py:percent notebooks/*.ipynb
 
 lab: setup  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
