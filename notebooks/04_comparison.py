@@ -237,7 +237,9 @@ if "ml-100k" in data:
         rows.append({"model": label, **{c: f"{frame.loc[best, (c, 'mean')]:.4f} "
                                           f"[{frame.loc[best, (c, 'lower')]:.4f}, {frame.loc[best, (c, 'upper')]:.4f}]"
                                       for c in cols}})
-    anchor_rows = pd.concat([pd.DataFrame(rows), published.reset_index().rename(columns={"index": "model"})])
+    anchor_rows = pd.concat([pd.DataFrame(rows),
+                             published.rename(index=lambda m: f"{m} (published)").rename_axis("model").reset_index()],
+                            ignore_index=True)
     for c in cols:
         mean, lower, upper = (like.loc[best, (c, s)] for s in ("mean", "lower", "upper"))
         top, who = published[c].max(), published[c].idxmax()
