@@ -23,6 +23,10 @@ def test_collaborative_filtering_notebook_quick(run_notebook):
     assert rmse["biased_mf"] < rmse["bias"]
     assert rec["arp"]["most_popular"] == max(rec["arp"].values())
     assert rec["n_test_users"] == pytest.approx(0.3 * 671, abs=2)
+    # real-time updating: folding new ratings in moves the lists toward what users rate next
+    for name, row in rec["fold_in"].items():
+        assert row["mean_hits_after"] > row["mean_hits_before"], name
+    assert set(rec["fold_in"]) == {"ease", "als", "item_knn", "rp3beta"}
     # the conclusion is generated from this run's numbers: it names this run's winner and its value
     assert rec["relevance"] == "every test item"
     assert rec["conclusion"].startswith(f"With every test item relevant, {rec['best_model']} has the best NDCG@10 "
