@@ -205,3 +205,18 @@ def test_hybrids_and_components_are_tuned_by_the_one_engine(data):
     assert tuned["switching"]["params"]["n_min"] == chosen.loc["switching", "param.n_min"]
     best = best_on_validation(table, ["content_profile", "most_popular"])
     assert chosen.loc[best, "value"] == chosen.loc[["content_profile", "most_popular"], "value"].max()
+
+
+def test_hybrids_on_the_same_frames_share_one_component_fit_and_never_a_stale_one(data):
+    ratings, items = data
+    a = WeightedHybrid(components=[PROFILE, POP]).fit(ratings, items=items)
+    b = SwitchingHybrid(content=PROFILE, collaborative=POP).fit(ratings, items=items)
+    assert a.components_[0] is b.components_[0] and a.components_[1] is b.components_[1]
+    other = ratings[ratings["user"] != ratings["user"].iloc[0]]  # another frame: a fit of its own
+    c = WeightedHybrid(components=[PROFILE, POP]).fit(other, items=items)
+    assert c.components_[0] is not a.components_[0]
+    assert ratings["user"].iloc[0] not in c.components_[0].user_index_
+    # the shared fit scores exactly as a fresh one
+    fresh = registry.from_spec(PROFILE).fit(ratings, items=items)
+    users = ratings["user"].unique()[:5]
+    pd.testing.assert_frame_equal(a.components_[0].recommend(users, k=5), fresh.recommend(users, k=5))
