@@ -38,6 +38,20 @@ def require_columns(df: pd.DataFrame, required: Iterable[str], *, source: str) -
         )
 
 
+def numeric_column(values: pd.Series, *, source: str, what: str, fix: str) -> pd.Series:
+    """Return ``values`` as numbers, or raise naming how many are not, the first one, its row and the fix.
+
+    ``what`` describes the offence with ``{n}`` for the count, e.g. ``"indicator 'Q1' has {n}
+    non-numeric answer(s)"``; missing values stay missing (their own checks decide about them).
+    """
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = numeric.isna() & values.notna()
+    if bad.any():
+        raise DataValidationError(f"{source}: {what.format(n=int(bad.sum()))}, e.g. {values[bad].iloc[0]!r} in row "
+                                  f"{values.index[bad][0]!r}; {fix}")
+    return numeric
+
+
 def validate_interactions(
     df: pd.DataFrame,
     *,
@@ -78,13 +92,8 @@ def validate_interactions(
                 f"{source}: {n_null} row(s) with a null {col!r} id; drop or fill them before loading."
             )
     if RATING in out.columns:
-        rating = pd.to_numeric(out[RATING], errors="coerce")
-        bad = rating.isna() & out[RATING].notna()
-        if bad.any():
-            raise DataValidationError(
-                f"{source}: {int(bad.sum())} non-numeric rating(s), e.g. {out.loc[bad, RATING].tolist()[0]!r}; "
-                "ratings must be numbers."
-            )
+        rating = numeric_column(out[RATING], source=source, what="{n} non-numeric rating(s)",
+                                fix="ratings must be numbers.")
         if rating.isna().any():
             raise DataValidationError(
                 f"{source}: {int(rating.isna().sum())} missing rating(s); drop those rows or, for implicit "

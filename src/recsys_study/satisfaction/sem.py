@@ -98,7 +98,7 @@ def validate_indicators(model: PathModel, data: pd.DataFrame, *, source: str = "
     indicator (zero variance makes the sample covariance matrix S singular, so ``log|S|`` in the
     discrepancy is undefined), and fewer respondents than indicators + 1 (S is then singular too).
     """
-    from recsys_study.data.schema import DataValidationError
+    from recsys_study.data.schema import DataValidationError, numeric_column
 
     block_of = {item: construct for construct, items in model.blocks.items() for item in items}
     missing = [c for c in model.indicators if c not in data.columns]
@@ -110,12 +110,8 @@ def validate_indicators(model: PathModel, data: pd.DataFrame, *, source: str = "
         raise DataValidationError(f"{source}: no respondents (0 rows); check the file or the filter that produced it.")
     out = pd.DataFrame(index=data.index)
     for col in model.indicators:
-        numeric = pd.to_numeric(data[col], errors="coerce")
-        bad = numeric.isna() & data[col].notna()
-        if bad.any():
-            raise DataValidationError(
-                f"{source}: indicator {col!r} has {int(bad.sum())} non-numeric answer(s), e.g. "
-                f"{data.loc[bad, col].iloc[0]!r} in row {data.index[bad][0]!r}; recode the answers as numbers.")
+        numeric = numeric_column(data[col], source=source, what=f"indicator {col!r} has {{n}} non-numeric answer(s)",
+                                 fix="recode the answers as numbers.")
         empty = numeric.isna()
         if empty.all():
             raise DataValidationError(
