@@ -61,6 +61,7 @@ test-all: setup  ## every test, including the slow tier (pytest -m slow: full-si
 
 bench: setup bench-peers-venv  ## benchmarks on the full data, with ratios against peer libraries
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/_report.py
 
 # LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, from PyPI alone (see $(LK_REQS))
 $(LK_VENV)/.installed: $(LK_REQS)

@@ -236,3 +236,40 @@ def add_section(name: str, table=None, *, figures=(), notes: str = "", data=None
         tmp.write_text(json.dumps(doc, indent=1))
         tmp.replace(json_path)
         return render(report_dir)
+
+
+def log_to_mlflow(report_dir: Path | str | None = None) -> str:
+    """Log the whole benchmark report as one MLflow run (experiment ``benchmarks``); return its run id.
+
+    Artifacts: ``benchmarks.md``, ``benchmarks.json`` and the figures; params: the machine's cores,
+    memory, CPU and package versions; metrics: every numeric cell of every section, keyed
+    ``<section>.<row>.<column>`` (the first column names the row).
+    """
+    from recsys_study import tracking
+
+    report_dir = Path(report_dir or REPORT_DIR)
+    doc = json.loads((report_dir / JSON_NAME).read_text())
+    machine = doc.get("machine", {})
+    metrics = {}
+    for name, sec in doc.get("sections", {}).items():
+        columns = sec.get("columns", [])
+        for row in sec.get("rows", []):
+            label = str(row.get(columns[0])) if columns else ""
+            for col in columns[1:]:
+                value = row.get(col)
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+                    metrics[tracking.metric_key(f"{name}.{label}.{col}")[:250]] = float(value)
+    params = {"cores": machine.get("cores"), "memory_gib": machine.get("memory_gib"), "cpu": machine.get("cpu"),
+              "packages": machine.get("packages", {})}
+    with tracking.start_run("benchmarks", experiment="benchmarks", params=params,
+                            tags={"stage": "benchmarks"}) as run:
+        tracking.log_metrics(metrics)
+        for path in [report_dir / MD_NAME, report_dir / JSON_NAME,
+                     *(report_dir / f for sec in doc.get("sections", {}).values() for f in sec.get("figures", []))]:
+            if path.exists():
+                tracking.log_artifact(path, run_id=run.info.run_id, artifact_path="benchmarks")
+        return run.info.run_id
+
+
+if __name__ == "__main__":  # `make bench` ends here: the report it wrote becomes one MLflow run
+    print(f"benchmark report logged to MLflow, run {log_to_mlflow()}")
