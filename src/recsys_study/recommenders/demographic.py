@@ -45,7 +45,7 @@ import scipy.sparse as sp
 
 from recsys_study.constants import USER
 from recsys_study.recommenders.base import Recommender
-from recsys_study.recommenders.hybrid import _ComponentHybrid, minmax_rows
+from recsys_study.recommenders.hybrid import SwitchingHybrid, minmax_rows
 
 AGE_BAND = "age_band"
 # the age groups MovieLens 1M publishes: under 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+
@@ -205,7 +205,7 @@ class Demographic(Recommender):
             [USER, "depth", "group", "n_users"]]
 
 
-class DemographicFallback(_ComponentHybrid):
+class DemographicFallback(SwitchingHybrid):
     """Switching hybrid: a collaborative model for users with history, demographics for new users.
 
     :math:`s_u = s^{demo}_u` if u was unknown at fit time or :math:`|I_u| < n_{min}`, else
@@ -224,24 +224,9 @@ class DemographicFallback(_ComponentHybrid):
         self.demographic = demographic
         self.n_min = n_min
 
-    def _specs(self):
-        return [self.collaborative, self.demographic]
-
-    def _score(self, user_idx):
-        history = np.diff(self.user_items_.indptr)[user_idx]
-        new = history < self.n_min
-        out = np.zeros((len(user_idx), len(self.item_index_)))
-        if new.any():
-            out[new] = self._component_scores(1, user_idx[new])
-        if (~new).any():
-            out[~new] = self._component_scores(0, user_idx[~new])
-        return out
+    def _specs(self):  # SwitchingHybrid's order: the model for short histories first
+        return [self.demographic, self.collaborative]
 
     def _cold_scores(self, users: pd.Index) -> np.ndarray:
         """Users unknown at fit time: the demographic component's scores for them, on our item index."""
-        demo, pos = self.components_[1], self._positions[1]
-        raw = np.asarray(demo._cold_scores(users), dtype=np.float64)
-        out = np.full((len(users), len(self.item_index_)), np.nan)
-        ok = pos >= 0
-        out[:, ok] = raw[:, pos[ok]]
-        return minmax_rows(out)
+        return minmax_rows(self._on_our_items(0, self.components_[0]._cold_scores(users)))

@@ -99,17 +99,24 @@ class _ComponentHybrid(Recommender):
         self.components_ = [fitted_component(spec, train, items, self.users_) for spec in self._specs()]
         self._positions = [comp.item_index_.get_indexer(self.item_index_) for comp in self.components_]
 
+    def _on_our_items(self, c: int, raw) -> np.ndarray:
+        """Return component ``c``'s score block laid out on our item index (NaN where it has no score)."""
+        pos = self._positions[c]
+        raw = np.asarray(raw, dtype=np.float64)
+        out = np.full((raw.shape[0], len(self.item_index_)), np.nan)
+        ok = pos >= 0
+        out[:, ok] = raw[:, pos[ok]]
+        return out
+
     def _component_scores(self, c: int, user_idx: np.ndarray, *, normalised: bool = True,
                           missing: str = "zero") -> np.ndarray:
         cache = getattr(self, "_score_cache", None)
         key = (c, normalised, missing, user_idx.tobytes())
         if cache is not None and key in cache:
             return cache[key].copy()
-        comp, pos = self.components_[c], self._positions[c]
-        raw = np.asarray(comp._score(comp.user_index_.get_indexer(self.user_index_[user_idx])), dtype=np.float64)
-        out = np.full((len(user_idx), len(self.item_index_)), np.nan)
-        ok = pos >= 0
-        out[:, ok] = raw[:, pos[ok]]
+        comp = self.components_[c]
+        out = self._on_our_items(c, comp._score(comp.user_index_.get_indexer(self.user_index_[user_idx])))
+        ok = self._positions[c] >= 0
         if not normalised:
             if cache is not None:
                 cache[key] = out.copy()
