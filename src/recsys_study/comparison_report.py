@@ -10,7 +10,6 @@ shows as its leaderboard. Both are written aside and renamed, so a reader never 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -21,11 +20,16 @@ HEADLINE = ("NDCG@10", "Precision@10", "Recall@10", "MAP-IR@10", "Coverage@10", 
 
 
 def _atomic(path: Path, text: str) -> None:
+    from recsys_study.reports import write_aside  # the reports' own write-aside-then-rename
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    os.replace(write_aside(path, text), path)
+
+
+def _cells(board: pd.DataFrame) -> pd.DataFrame:
+    """Return ``board`` with a ``text`` column: ``mean [lower, upper]`` (the mean alone without bounds)."""
+    return board.assign(text=[f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if pd.notna(hi) else f"{m:.4f}"
+                              for m, lo, hi in zip(board["mean"], board["lower"], board["upper"])])
 
 
 def latest_leaderboard() -> tuple[pd.DataFrame, dict] | None:
@@ -53,9 +57,7 @@ def comparison_markdown(leaderboard: pd.DataFrame, params: dict, *, metrics=HEAD
         cols = [m for m in metrics if m in set(sub["metric"])]
         if not cols:
             continue
-        cell = sub.assign(text=[f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if pd.notna(hi) else f"{m:.4f}"
-                                for m, lo, hi in zip(sub["mean"], sub["lower"], sub["upper"])])
-        wide = cell.pivot(index="model", columns="metric", values="text")[cols]
+        wide = _cells(sub).pivot(index="model", columns="metric", values="text")[cols]
         order = sub[sub["metric"] == cols[0]].set_index("model")["mean"].sort_values(ascending=False).index
         wide = wide.loc[order]
         lines += [f"## {dataset}", "", "| model | " + " | ".join(cols) + " |",
@@ -90,9 +92,7 @@ def leaderboard_html(reports_dir: Path, *, metrics=("NDCG@10", "Recall@10", "MAP
     cols = [m for m in board["metric"].unique() if m.split(" (")[0] in metrics]
     if not cols:
         return ""
-    cell = board.assign(text=[f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if pd.notna(hi) else f"{m:.4f}"
-                              for m, lo, hi in zip(board["mean"], board["lower"], board["upper"])])
-    wide = cell.pivot(index="model", columns="metric", values="text")[cols]
+    wide = _cells(board).pivot(index="model", columns="metric", values="text")[cols]
     order = board[board["metric"] == cols[0]].set_index("model")["mean"].sort_values(ascending=False).index
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     rows = "".join(f"<tr><td>{html.escape(m)}</td>" + "".join(f"<td>{html.escape(str(v))}</td>"

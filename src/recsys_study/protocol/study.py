@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from recsys_study.constants import USER
-from recsys_study.evaluation import get_metric
+from recsys_study.evaluation import METRICS, get_metric
 from recsys_study.evaluation.stats import holm, paired_test
 from recsys_study.progress import progress
 from recsys_study.protocol.core import (METRIC, MODEL, VALUE, Protocol, build_context, compare, model_label,
@@ -205,14 +205,12 @@ def _log_seed(comparison, tuned, tuning, *, split, dataset, name, seed, experime
 
 
 def get_metric_by_label(label: str):
-    """Return the metric record behind a label such as ``NDCG@10`` or ``RMSE``."""
-    return get_metric(_METRIC_NAMES.get(label.split("@")[0], label.split("@")[0]))
-
-
-_METRIC_NAMES = {"Precision": "precision", "Recall": "recall", "NDCG": "ndcg", "MAP": "map", "MAP-IR": "map_ir",
-                 "MRR": "mrr", "HitRate": "hit_rate", "AUC": "auc", "Serendipity": "serendipity", "RMSE": "rmse",
-                 "MAE": "mae", "Coverage": "coverage", "Gini": "gini", "ILD": "diversity", "Novelty": "novelty",
-                 "Personalization": "personalization", "ARP": "arp"}
+    """Return the metric record behind a label such as ``NDCG@10`` or ``RMSE`` (its display name)."""
+    display = label.split("@")[0]
+    for metric in METRICS.values():
+        if metric.display == display:
+            return metric
+    return get_metric(display)  # a registry name given as is; unknown names fail here with the list
 
 
 def _one_split(name: str, data, specs: list, seed: int, *, protocol: Protocol, test_frac: float, valid_frac: float,

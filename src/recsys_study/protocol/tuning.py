@@ -26,6 +26,7 @@ from recsys_study.evaluation import get_metric
 from recsys_study.progress import progress
 from recsys_study.protocol.core import Protocol, as_protocol, build_context, build_model, evaluate_model, model_label
 from recsys_study.protocol.relevance import ProtocolError
+from recsys_study.recommenders.registry import get_class
 from recsys_study.split import user_stratified_split
 
 SPEC_KEYS = ("algorithm", "params", "label")
@@ -74,7 +75,7 @@ def tune(spec: Mapping, grid: Mapping[str, Sequence], inner_split, *, protocol: 
     ctx = build_context(inner_split, tuning_protocol, items=items)
     points = parameter_grid(grid)
     base = {"algorithm": spec["algorithm"], "params": dict(spec.get("params") or {})}
-    score_time = set(getattr(type(build_model(base)), "score_time_params", ()))
+    score_time = set(getattr(get_class(spec["algorithm"]), "score_time_params", ()))
     shared = set(grid) <= score_time  # one fit serves every point: the knob is read at scoring time
     model, rows = None, []
     for point in progress(points, desc=f"tuning {model_label(spec)}"):
