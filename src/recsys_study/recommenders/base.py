@@ -192,10 +192,10 @@ class Recommender:
         if (~known).any():
             cold = users[~known]
             log.info("%s: %d user(s) unknown at fit time get the cold-user fallback (_cold_scores: most popular "
-                        "items unless the model uses side information)", self.name, len(cold))
+                     "items unless the model uses side information)", self.name, len(cold))
             for start in range(0, len(cold), self.batch_size):
-                block = cold[start:start + self.batch_size]
-                frames.append(self._top_k(block, self._cold_scores(block), k, None))
+                chunk = cold[start:start + self.batch_size]
+                frames.append(self._top_k(chunk, self._cold_scores(chunk), k, None))
         if not frames:
             return pd.DataFrame({USER: [], ITEM: [], SCORE: [], RANK: []})
         return pd.concat(frames, ignore_index=True)
