@@ -132,7 +132,9 @@ def dataset_input(data, name: str | None = None):
 
     with warnings.catch_warnings():  # the schema's note on integer columns is for model signatures
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
-        return mlflow.data.from_pandas(frame, name=name, digest=fingerprint[:36]), fingerprint
+        ds = mlflow.data.from_pandas(frame, name=name, digest=fingerprint[:36])
+        ds.schema  # inferred lazily (at log_input, outside this filter) unless read here
+        return ds, fingerprint
 
 
 def metric_key(name: str) -> str:
