@@ -149,6 +149,17 @@ def test_only_with_an_unknown_run_name_is_an_error(toy, capsys):
     assert "no such run" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_whole_number_of_at_least_one(toy, capsys, jobs):
+    path = toy("name: e\nruns:\n  - name: a\n    notebook: NB\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(path), "--jobs", jobs])
+    assert exit_.value.code == 2
+    assert f"{jobs!r} is not a whole number >= 1" in capsys.readouterr().err
+    with pytest.raises(experiments.ExperimentSpecError, match="whole number >= 1"):
+        experiments.run_experiment(experiments.load_experiment(path), jobs=0)
+
+
 def test_cli_help_explains_the_commands(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])

@@ -71,7 +71,7 @@ def repo(tmp_path_factory):
     """A repository of its own (RECSYS_STUDY_ROOT) with the toy notebook, an experiment file and a store."""
     root = tmp_path_factory.mktemp("repo")
     _toy_notebook(root / "toy.ipynb")
-    markers = {"second": root / "started_second", "third": root / "started_third"}
+    markers = {name: root / f"started_{name}" for name in ("second", "third", "left", "right")}
     (root / "exp.yaml").write_text(textwrap.dedent(f"""
         name: {EXPERIMENT}
         runs:
@@ -88,6 +88,12 @@ def repo(tmp_path_factory):
           - name: third
             notebook: toy.ipynb
             parameters: {{x: 3, sleep: 120.0, marker: {markers["third"]}}}
+          - name: left
+            notebook: toy.ipynb
+            parameters: {{x: 4, sleep: 120.0, marker: {markers["left"]}}}
+          - name: right
+            notebook: toy.ipynb
+            parameters: {{x: 5, sleep: 120.0, marker: {markers["right"]}}}
     """))
     # the lock holder's notebook lasts 2 s, so that the two runners started together surely overlap
     (root / "lock.yaml").write_text(f"name: {LOCK_EXPERIMENT}\nruns:\n  - name: first\n    notebook: toy.ipynb\n"
@@ -134,8 +140,11 @@ def _assert_consistent(reports: Path, experiment: str = EXPERIMENT) -> dict:
     return {r["name"]: r for r in manifest["runs"]}
 
 
-#: signal -> (the runs of the interrupted runner, the long run the signal lands in)
+#: signal -> (the runs of the interrupted runner, the long run the signal lands in); one notebook at a time,
+#: so that the earlier runs are surely committed when the signal comes
 SIGNAL_CASES = {signal.SIGTERM: (["first", "bad", "second"], "second"), signal.SIGINT: (["first", "third"], "third")}
+#: two long notebooks side by side (--jobs 2), both mid-notebook when SIGTERM comes
+PARALLEL_RUNS = ["left", "right"]
 
 
 def _popen(repo, *args, yaml: str = "exp.yaml") -> subprocess.Popen:
@@ -150,25 +159,29 @@ def launched(repo, tmp_path_factory):
     lock_reports = tmp_path_factory.mktemp("lock") / "reports"
     lockers = [_popen(repo, "--reports-dir", str(lock_reports), yaml="lock.yaml") for _ in range(2)]
     cases = {}
-    for signum, (only, long_run) in SIGNAL_CASES.items():
-        reports = tmp_path_factory.mktemp(signal.Signals(signum).name) / "reports"
+    plan = {**{signum: (signum, only, [long_run], "1") for signum, (only, long_run) in SIGNAL_CASES.items()},
+            "parallel": (signal.SIGTERM, PARALLEL_RUNS, PARALLEL_RUNS, "2")}
+    for key, (signum, only, long_runs, jobs) in plan.items():
+        reports = tmp_path_factory.mktemp(str(key)) / "reports"
         args = [a for name in only for a in ("--only", name)]
-        cases[signum] = {"reports": reports, "run": long_run, "marker": repo["markers"][long_run],
-                         "proc": _popen(repo, *args, "--reports-dir", str(reports))}
+        cases[key] = {"reports": reports, "run": long_runs[0], "signum": signum,
+                      "markers": [repo["markers"][r] for r in long_runs],
+                      "proc": _popen(repo, *args, "--jobs", jobs, "--reports-dir", str(reports))}
     try:
         deadline = time.monotonic() + 400
         while any("signalled" not in c for c in cases.values()):
             assert time.monotonic() < deadline, "a toy notebook never started"
-            for signum, c in cases.items():
+            for c in cases.values():
                 if "signalled" in c:
                     continue
                 assert c["proc"].poll() is None, c["proc"].communicate()
-                if c["marker"].exists() and c["marker"].read_text():
-                    c["kernel"] = int(c["marker"].read_text())
+                if all(m.exists() and m.read_text() for m in c["markers"]):
+                    c["kernels"] = [int(m.read_text()) for m in c["markers"]]
+                    c["kernel"] = c["kernels"][0]
                     # 8. the notebook executes into a staging folder named after its runner's pid
                     c["staging"] = [p.name for p in (c["reports"] / "runs" / EXPERIMENT).glob(
                         f".staging-{c['proc'].pid}-*")]
-                    c["proc"].send_signal(signum)
+                    c["proc"].send_signal(c["signum"])
                     c["signalled"] = time.monotonic()
             time.sleep(0.1)
         for c in cases.values():
@@ -216,7 +229,7 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
     assert case["elapsed"] < 20, case["elapsed"]
     assert "Traceback" not in err, err
     assert [line for line in err.splitlines() if "interrupted" in line] == [
-        f"interrupted by {signal.Signals(signum).name}: the running notebook was stopped and its MLflow runs "
+        f"interrupted by {signal.Signals(signum).name}: the running notebooks were stopped and their MLflow runs "
         "marked KILLED; reports of finished runs are kept."]
     kernel = case["kernel"]
     assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
@@ -238,6 +251,26 @@ def test_a_signal_mid_notebook_kills_its_runs_and_keeps_the_reports_consistent(r
         assert manifest["bad"]["status"] == "failed" and manifest["bad"]["run_id"] == bad["run_id"].iloc[0]
         assert manifest["bad"]["output"].endswith("bad.failed.ipynb")
         assert "ZeroDivisionError" in manifest["bad"]["error"]
+
+
+@pytest.mark.notebook
+def test_a_signal_stops_every_notebook_running_side_by_side(repo, launched):
+    # two kernels at once: both are killed, both parent runs and their children end KILLED, nothing is committed
+    case = launched["interrupted"]["parallel"]
+    assert case["proc"].returncode == 128 + signal.SIGTERM, case["err"]
+    assert case["elapsed"] < 20 and "Traceback" not in case["err"], case["err"]
+    assert len(set(case["kernels"])) == 2  # two kernels were mid-notebook together
+    for kernel in case["kernels"]:
+        assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
+    runs = _runs(repo)
+    for name in PARALLEL_RUNS:
+        parent = runs[(runs["name"] == name) & runs["parent"].isna()]
+        child = runs[runs["parent"] == parent["run_id"].iloc[0]]
+        assert parent["status"].tolist() == ["KILLED"] and child["status"].tolist() == ["KILLED"]
+        assert (parent["end"] > 0).all() and (child["end"] > 0).all()
+    out_dir = case["reports"] / "runs" / EXPERIMENT
+    assert not (out_dir / "results.json").exists()  # neither notebook got to its commit
+    assert [p.name for p in out_dir.iterdir()] == [".lock"]
 
 
 def test_a_second_runner_refuses_with_no_wait(repo, tmp_path):
@@ -441,3 +474,35 @@ def test_cbsem_refuses_nan_cells_and_churn_refuses_an_id_column():
     df = load_telco_churn()
     with pytest.raises(DataValidationError, match=r"\['id'\]"):
         churn.churn_xy(df.assign(id=np.arange(len(df))), features=[*churn.FEATURES, "id"])
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tmp_path, jobs):
+    # each kernel gets its own parent run id (passed to that kernel, not through os.environ), results
+    # and results.json come back in the file's order; --jobs 1 runs one notebook after the other
+    name = f"pair{jobs}"
+    (repo["root"] / f"{name}.yaml").write_text(textwrap.dedent(f"""
+        name: {name}
+        runs:
+          - {{name: one, notebook: toy.ipynb, parameters: {{x: 10, sleep: 3.0}}}}
+          - {{name: two, notebook: toy.ipynb, parameters: {{x: 20, sleep: 3.0}}}}
+          - {{name: three, notebook: toy.ipynb, parameters: {{x: 30, sleep: 3.0}}}}
+    """))
+    reports = tmp_path / "reports"
+    done = subprocess.run(_command(repo, "--jobs", str(jobs), "--reports-dir", str(reports), yaml=f"{name}.yaml"),
+                          cwd=repo["root"], env=repo["env"], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[1] for line in done.stdout.splitlines() if line.startswith("ok")] == [
+        f"{name}/one", f"{name}/two", f"{name}/three"]
+    manifest = _assert_consistent(reports, name)
+    assert list(manifest) == ["one", "two", "three"]
+    out_dir = reports / "runs" / name
+    for run, x in zip(manifest, (10, 20, 30)):
+        records = read_records(out_dir / f"{run}.ipynb")
+        assert records["double_x"] == 2 * x and records["parent"] == manifest[run]["run_id"]
+    runs = _runs(repo, name).set_index("name")
+    assert (runs["status"] == "FINISHED").all()
+    spans = list(zip(runs["start"], runs["end"]))
+    at_once = max(sum(start <= t < end for start, end in spans) for t, _ in spans)
+    assert at_once == jobs, spans  # never more than --jobs notebooks at a time, and that many when there are more

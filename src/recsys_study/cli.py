@@ -12,13 +12,13 @@ DESCRIPTION = """\
 Reproducible study of personalised recommendation for CRM.
 
 Experiments are YAML files under experiments/ that name notebooks and parameter grids.
-`run` executes each notebook with papermill into reports/runs/<experiment>/, logs every
-run to MLflow (a local store mlruns.db unless MLFLOW_TRACKING_URI is set) and updates
+`run` executes each notebook with papermill into reports/runs/<experiment>/ (several side
+by side, one kernel each: --jobs, default one per core), logs every run to MLflow (a local store mlruns.db unless MLFLOW_TRACKING_URI is set) and updates
 reports/index.html after each notebook (notebook, HTML, results.json and index change
 together). A failing notebook is reported and the others go on; the exit code is then 1.
 Refused before anything runs (exit code 2): a malformed experiment file (shapes, types,
 ranges, model names, paths outside the repository) or a tracking store that cannot be
-reached or written. SIGINT / SIGTERM stop the running notebook, mark its MLflow runs
+reached or written. SIGINT / SIGTERM stop the running notebooks, mark their MLflow runs
 KILLED, keep the finished reports and exit 130 / 143. A second run of the same
 experiment waits for the first (or, with --no-wait, is refused).
 """
@@ -31,6 +31,16 @@ examples:
   recsys-study report                                  # rebuild reports/index.html
   recsys-study data                                    # the offline data sets and their sizes
 """
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1 (e.g. --jobs 2)")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not update reports/index.html")
     run.add_argument("--no-site", action="store_true",
                      help="update reports/index.html only, not the comparison report and the offline site")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
+                     help="notebooks run side by side, each in its own kernel (default: one per core, at most 4; "
+                          "1 runs them one after another). Results do not depend on it.")
     run.add_argument("--no-wait", action="store_true",
                      help="refuse (exit 2) instead of waiting when the same experiment is already running")
     lst = sub.add_parser("list", help="list experiments and their runs")
@@ -69,13 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             exp = experiments.load_experiment(args.experiment, quick=args.quick)
             results = experiments.run_experiment(exp, only=args.only, reports_dir=args.reports_dir,
-                                                 report=not args.no_report, wait=not args.no_wait)
+                                                 report=not args.no_report, wait=not args.no_wait,
+                                                 jobs=args.jobs)
         except (experiments.ExperimentSpecError, tracking.TrackingStoreError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as err:  # experiments.Interrupted for SIGINT/SIGTERM during the runs
             signum = getattr(err, "signum", signal.SIGINT)
-            print(f"interrupted by {signal.Signals(signum).name}: the running notebook was stopped and its MLflow "
+            print(f"interrupted by {signal.Signals(signum).name}: the running notebooks were stopped and their MLflow "
                   "runs marked KILLED; reports of finished runs are kept.", file=sys.stderr)
             if argv is None:  # the recsys-study process itself (not a caller of main): leave now
                 # the kernel is dead, the runs are ended and the reports renamed; the interpreter's teardown

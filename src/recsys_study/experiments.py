@@ -25,18 +25,30 @@ class NotebookExecutionError(RuntimeError):
     """A notebook failed; the message names the notebook, the cell and the error."""
 
 
-@contextmanager
-def _environ(updates: dict[str, str]):
-    old = {k: os.environ.get(k) for k in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def _kernel_manager(env: dict[str, str], stop: threading.Event | None = None):
+    """A kernel manager class that starts its kernel with ``env`` added to this process's environment.
+
+    The environment is passed to the kernel alone, not set in ``os.environ``, so that notebooks run
+    side by side (one thread each) get their own parent run ids. With ``stop`` set, no kernel starts,
+    and a kernel that started while ``stop`` was being set is shut down at once.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _Manager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            if stop is not None and stop.is_set():
+                raise _Stopped()
+            kw["env"] = {**os.environ, **kw.get("env", {}), **env}
+            await super().start_kernel(**kw)
+            if stop is not None and stop.is_set():
+                await self.shutdown_kernel(now=True)
+                raise _Stopped()
+
+    return _Manager
+
+
+class _Stopped(RuntimeError):
+    """The runner is being interrupted: no kernel may start any more."""
 
 
 def execute_notebook(
@@ -46,13 +58,15 @@ def execute_notebook(
     *,
     env: dict[str, str] | None = None,
     progress: bool = False,
+    stop: threading.Event | None = None,
 ) -> dict:
     """Execute ``notebook`` with papermill into ``output``; return its recorded results.
 
     The kernel runs with the project root as working directory and with ``env``
     added to its environment. On failure raises NotebookExecutionError naming the
     failing cell and its error; the partial output notebook is left at ``output``
-    for inspection (the runner decides where that is).
+    for inspection (the runner decides where that is). ``stop`` (set by an interrupted runner) keeps
+    a kernel from starting.
     """
     import papermill as pm
 
@@ -63,16 +77,16 @@ def execute_notebook(
     # no progress bars inside a kernel: they land in the executed notebook as stderr noise
     updates = {"OPENBLAS_NUM_THREADS": "1", "RECSYS_STUDY_ROOT": str(root), "RECSYS_STUDY_PROGRESS": "0",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
-    with _environ(updates):
-        try:
-            pm.execute_notebook(
-                str(notebook), str(output), parameters=parameters or {}, cwd=str(root),
-                progress_bar=progress, kernel_name="python3", log_output=False,
-            )
-        except pm.PapermillExecutionError as err:
-            raise NotebookExecutionError(
-                f"{Path(notebook).name}: cell {err.exec_count} raised {err.ename}: {err.evalue}"
-            ) from err
+    try:
+        pm.execute_notebook(
+            str(notebook), str(output), parameters=parameters or {}, cwd=str(root),
+            progress_bar=progress, kernel_name="python3", log_output=False,
+            kernel_manager_class=_kernel_manager(updates, stop),
+        )
+    except pm.PapermillExecutionError as err:
+        raise NotebookExecutionError(
+            f"{Path(notebook).name}: cell {err.exec_count} raised {err.ename}: {err.evalue}"
+        ) from err
     return read_records(output)
 
 
@@ -594,8 +608,11 @@ class RunResult:
 
 # -- faults: signals, locks, the commit point -----------------------------------------------------
 @contextmanager
-def _interrupts():
-    """Turn SIGINT and SIGTERM into ``Interrupted`` (once: a second signal during clean-up is ignored)."""
+def _interrupts(stop: threading.Event | None = None):
+    """Turn SIGINT and SIGTERM into ``Interrupted`` (once: a second signal during clean-up is ignored).
+
+    ``stop`` is set before the kernels are killed, so that no notebook thread starts a new one.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -605,6 +622,8 @@ def _interrupts():
         if fired:
             return
         fired.append(signum)
+        if stop is not None:
+            stop.set()
         _stop_descendants()  # first, before any clean-up code gets to talk to the kernel
         raise Interrupted(signum)
 
@@ -755,26 +774,56 @@ def _commit(out_dir: Path, reports_dir: Path, experiment: Experiment, result: Ru
         raise
 
 
+def default_jobs(n_runs: int) -> int:
+    """How many notebooks run side by side by default: one per available core, at most 4 and ``n_runs``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4, n_runs))
+
+
+def _longest_first(runs: list[RunSpec], out_dir: Path) -> list[RunSpec]:
+    """``runs`` ordered by their last recorded duration, longest first (unknown ones first, in file order).
+
+    Starting the long notebooks first shortens the whole when several run side by side; the order
+    changes nothing else (every notebook has its own seeds and its own runs).
+    """
+    seconds = {}
+    try:
+        for r in json.loads((out_dir / "results.json").read_text())["runs"]:
+            seconds[r["name"]] = float(r["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return sorted(runs, key=lambda r: -seconds.get(r.name, math.inf))
+
+
 def run_experiment(experiment: Experiment, *, only: list[str] | None = None, reports_dir: Path | None = None,
-                   progress: bool = True, report: bool = True, wait: bool = True) -> list[RunResult]:
+                   progress: bool = True, report: bool = True, wait: bool = True,
+                   jobs: int | None = None) -> list[RunResult]:
     """Execute every run of ``experiment`` (or those named in ``only``); return their results.
 
     Before any notebook starts the tracking store is checked (``tracking.check_store``) and a
     per-experiment lock is taken (a second runner of the same experiment waits, or with
-    ``wait=False`` is refused). Each notebook executes into a private staging folder; after it
-    ends, its ``.ipynb`` (``<run>.failed.ipynb`` when it failed), its HTML, ``results.json`` and,
-    with ``report``, ``reports/index.html`` are renamed into place together, so the reports on
-    disk always match the manifest and the index; a failure never replaces a good report. A
-    failing notebook does not stop the others; its MLflow runs end FAILED. Each execution is a
-    parent MLflow run (params, recorded scalars as metrics, the notebook as an artifact); runs
-    opened inside the notebook are its children and get the notebook too.
+    ``wait=False`` is refused). Up to ``jobs`` notebooks (default ``default_jobs``: one per core,
+    at most 4) execute side by side, each in its own kernel, the longest (by the last recorded
+    time) first; results come back in the file's order. Each notebook executes into a private
+    staging folder; after it ends, its ``.ipynb`` (``<run>.failed.ipynb`` when it failed), its
+    HTML, ``results.json`` and, with ``report``, ``reports/index.html`` are renamed into place
+    together (one commit at a time), so the reports on disk always match the manifest and the
+    index; a failure never replaces a good report. A failing notebook does not stop the others;
+    its MLflow runs end FAILED. Each execution is a parent MLflow run (params, recorded scalars
+    as metrics, the notebook as an artifact); runs opened inside the notebook are its children
+    and get the notebook too.
 
-    On SIGINT or SIGTERM the notebook's kernel is stopped, its parent and child runs are marked
-    KILLED, staging files are removed, earlier reports are kept, and ``Interrupted`` is raised.
+    On SIGINT or SIGTERM the running kernels are stopped and no new one starts, their parent and
+    child runs are marked KILLED, staging files are removed, earlier reports are kept, and
+    ``Interrupted`` is raised.
     """
     import shutil
     import tempfile
     import uuid
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait as wait_for
 
     from tqdm.auto import tqdm
 
@@ -788,33 +837,51 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                 f"--only {unknown}: no such run in {experiment.path}; runs are {[r.name for r in runs]}."
             )
         runs = [r for r in runs if any(r.name == n or r.name.startswith(f"{n}__") for n in only)]
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ExperimentSpecError(f"jobs={jobs!r}: the number of notebooks run side by side is a whole number >= 1.")
+    jobs = jobs or default_jobs(len(runs))
     reports_dir = Path(reports_dir or project_root() / "reports")
     out_dir = reports_dir / "runs" / experiment.name
     if not out_dir.resolve().is_relative_to(reports_dir.resolve()):  # load_experiment already refuses such names
         raise ExperimentSpecError(f"experiment name {experiment.name!r} would write outside {reports_dir}.")
     tracking.check_store()
     token = uuid.uuid4().hex
-    results: list[RunResult] = []
-    with _interrupts(), experiment_lock(out_dir, experiment.name, wait=wait):
+    stop = threading.Event()
+    done: dict[str, RunResult] = {}
+    with _interrupts(stop), experiment_lock(out_dir, experiment.name, wait=wait):
         _remove_stale(out_dir)
         staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
+        commit_lock = threading.Lock()
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
+        bar = tqdm(total=len(runs), desc=experiment.name, unit="notebook", disable=not progress)
         try:
-            bar = tqdm(runs, desc=experiment.name, unit="notebook", disable=not progress)
-            for run in bar:
-                bar.set_postfix_str(run.name)
-                results.append(_run_one(run, experiment, out_dir, reports_dir, staging, token, report=report))
-                if results[-1].error:
-                    tqdm.write(f"FAILED {experiment.name}/{run.name}: {results[-1].error}")
+            pending = {pool.submit(_run_one, run, experiment, out_dir, reports_dir, staging, token,
+                                   report=report, stop=stop, commit_lock=commit_lock): run
+                       for run in _longest_first(runs, out_dir)}
+            while pending:
+                bar.set_postfix_str(", ".join(sorted(r.name for f, r in pending.items() if f.running()))[:70])
+                finished, _ = wait_for(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    run = pending.pop(future)
+                    done[run.name] = result = future.result()
+                    bar.update()
+                    if result.error:
+                        tqdm.write(f"FAILED {experiment.name}/{run.name}: {result.error}")
         except KeyboardInterrupt as err:
+            stop.set()
             with _signals_deferred():
                 _stop_descendants()
+                pool.shutdown(wait=True, cancel_futures=True)  # their kernels are dead: the threads end now
                 try:
                     _kill_runs(experiment.name, token)
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
             raise err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT) from None
+        finally:
+            bar.close()
+            pool.shutdown(wait=True)
         shutil.rmtree(staging, ignore_errors=True)
-    return results
+    return [done[run.name] for run in runs]
 
 
 class _NotebookFailed(Exception):
@@ -822,9 +889,13 @@ class _NotebookFailed(Exception):
 
 
 def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: Path, staging: Path,
-             token: str, *, report: bool) -> RunResult:
+             token: str, *, report: bool, stop: threading.Event | None = None,
+             commit_lock: threading.Lock | None = None) -> RunResult:
     from recsys_study import reports, tracking
 
+    stop = stop or threading.Event()
+    if stop.is_set():
+        raise Interrupted(signal.SIGINT)
     final = out_dir / f"{run.name}.ipynb"
     failed = out_dir / f"{run.name}.failed.ipynb"
     tmp = staging / f"{run.name}.ipynb"
@@ -838,8 +909,10 @@ def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: P
             env = {tracking.ENV_PARENT: run_id, tracking.ENV_EXPERIMENT: experiment.name,
                    tracking.ENV_NOTEBOOK: str(run.notebook.name)}
             try:
-                records = execute_notebook(run.notebook, tmp, run.parameters, env=env)
+                records = execute_notebook(run.notebook, tmp, run.parameters, env=env, stop=stop)
             except Exception as err:  # the other runs go on; the error is reported
+                if stop.is_set():  # the runner is interrupted: the kernel was killed, this is no result
+                    raise Interrupted(signal.SIGINT) from None
                 error = str(err) if isinstance(err, NotebookExecutionError) else f"{type(err).__name__}: {err}"
                 records = {}
                 if tmp.exists():
@@ -868,7 +941,12 @@ def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: P
         parameters=run.parameters, records=records, headline=run.headline, error=error, run_id=run_id,
     )
     drop = () if error else (failed, failed.with_suffix(".html"))
-    _commit(out_dir, reports_dir, experiment, result, staged, drop=drop, report=report)
+    with commit_lock or nullcontext():
+        if stop.is_set():  # interrupted while this one rendered: nothing of it is committed
+            for written in staged.values():
+                written.unlink(missing_ok=True)
+            raise Interrupted(signal.SIGINT)
+        _commit(out_dir, reports_dir, experiment, result, staged, drop=drop, report=report)
     return result
 
 
