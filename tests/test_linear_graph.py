@@ -8,7 +8,7 @@ import pytest
 
 from recsys_study.constants import ITEM, USER
 from recsys_study.recommenders import registry
-from recsys_study.recommenders.linear import ease_weights
+from recsys_study.recommenders.linear import ease_weights, ease_weights_woodbury
 
 
 def random_binary(seed: int = 0, n_users: int = 25, n_items: int = 12):
@@ -31,6 +31,38 @@ def test_ease_weights_equal_closed_form_with_general_inverse():
     got = ease_weights((x.T @ x).astype(np.float32), lam)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_users, n_items", [(8, 30), (25, 12)])
+def test_ease_woodbury_weights_equal_closed_form_with_general_inverse(n_users, n_items):
+    # B from the m x m system (X Xᵀ + λI) equals B from the n x n inverse, with fewer or more users than items
+    import scipy.sparse as sp
+
+    x, _ = random_binary(seed=2, n_users=n_users, n_items=n_items)
+    lam = 2.5
+    p = np.linalg.inv(x.T @ x + lam * np.eye(n_items))
+    want = -p / np.diag(p)[None, :]
+    np.fill_diagonal(want, 0.0)
+    got = ease_weights_woodbury(sp.csr_matrix(x), lam)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_ease_solver_auto_takes_woodbury_for_few_users_and_both_give_the_same_lists():
+    x, frame = random_binary(seed=4, n_users=10, n_items=40)
+    frame["rating"] = np.random.default_rng(0).integers(1, 6, len(frame)).astype(float)
+    for use_ratings in (False, True):
+        models = {solver: registry.make("ease", l2=4.0, solver=solver, use_ratings=use_ratings).fit(frame)
+                  for solver in ("auto", "gram", "woodbury")}
+        assert models["auto"].solver_ == "woodbury" and models["gram"].solver_ == "gram"
+        np.testing.assert_allclose(models["woodbury"].weights_, models["gram"].weights_, atol=1e-5)
+        users = frame[USER].unique()
+        lists = {s: m.recommend(users, k=5)[[USER, ITEM]].to_numpy() for s, m in models.items()}
+        assert (lists["woodbury"] == lists["gram"]).all()
+    _, many_users = random_binary()  # 25 users, 12 items: the n x n inverse is the cheaper one
+    assert registry.make("ease", l2=4.0).fit(many_users).solver_ == "gram"
+    with pytest.raises(ValueError, match="solver='qr'.*'auto', 'gram', 'woodbury'"):
+        registry.make("ease", solver="qr")
 
 
 def test_ease_model_scores_are_x_times_b():

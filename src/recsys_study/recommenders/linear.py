@@ -16,6 +16,17 @@ copy), mirrored triangle to triangle block by block and scaled in place into B: 
 (8,000 items, 10^6 interactions: benchmarks/scale.py; the former float64 inverse, astype and triu + triu.T copies
 peaked at 3.2 × G).
 
+Fewer users than items (m < n): by the Woodbury identity (Woodbury 1950; Golub & Van Loan,
+*Matrix Computations*, 4th ed., §2.1.4)
+
+    P = (XᵀX + λI)⁻¹ = (I − Xᵀ K X) / λ,   K = (XXᵀ + λI_m)⁻¹,
+
+so with Q = Xᵀ K X the weights are B_ij = Q_ij / (1 − Q_jj) (i ≠ j): an m × m factorisation
+and about m²n + nnz(X)·n flops instead of n³ (``solver="woodbury"``; ``"auto"`` takes it when
+m ≤ n / 2). On ml-latest-small's training split (671 users, 8,173 items) this gives the
+same B to 2e-7 (the same top-10 lists) in 0.3 s instead of 7.2 s; the n × n float32 Q is
+again the only large array (K X, n × m, is at most half its size).
+
 Threads: the factorisation is BLAS-bound. ``num_threads=1`` (the default) keeps B the same on
 every machine: with two OpenBLAS threads B differs from the one-thread B in the last bits
 (max |ΔB| ≈ 1e-8 on 6,000 items: the blocked updates are summed in another order), and on a
@@ -92,6 +103,33 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
     return g
 
 
+def ease_weights_woodbury(x: sp.spmatrix, l2: float) -> np.ndarray:
+    """Return EASE's B from the sparse m × n X through the m × m system (Woodbury), float32, diag 0.
+
+    Q = Xᵀ (XXᵀ + λI)⁻¹ X, then B_ij = Q_ij / (1 − Q_jj) for i ≠ j. The m × m system is solved
+    in float64 (Cholesky); Q, the only n × n array, is float32 and becomes B in place.
+    """
+    if l2 <= 0:
+        raise ValueError(f"EASE needs a positive l2 penalty (λ), got {l2!r}")
+    x = sp.csr_matrix(x, dtype=np.float64)
+    kernel = (x @ x.T).toarray()
+    kernel[np.diag_indices_from(kernel)] += l2
+    try:
+        factor = sla.cho_factor(kernel, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError as err:
+        raise np.linalg.LinAlgError(f"EASE: Cholesky of XXᵀ + λI failed ({err})") from None
+    k = sla.cho_solve(factor, np.eye(x.shape[0]), overwrite_b=True, check_finite=False)  # K, m × m
+    kx_t = np.asarray(x.T.tocsr() @ k, dtype=np.float32)  # (K X)ᵀ, n × m: a sparse-dense product
+    del k
+    # (K X)ᵀ X is n × n and Fortran-ordered; its transpose, Q = Xᵀ K X, is C-ordered (no copy)
+    q = np.asarray(kx_t @ x.astype(np.float32)).T
+    del kx_t
+    denom = np.float32(1.0) - np.diag(q).copy()
+    q /= denom[None, :]
+    q[np.diag_indices_from(q)] = 0.0
+    return q
+
+
 class EASE(Recommender):
     """EASE^R top-N recommender (Steck 2019).
 
@@ -103,15 +141,25 @@ class EASE(Recommender):
         Fit on the ratings instead of the binary interaction matrix (default binary).
     num_threads : int
         BLAS threads of the factorisation (1 = the same B on every machine; 0 = one per core).
+    solver : {"auto", "gram", "woodbury"}
+        "gram" inverts the n × n XᵀX + λI; "woodbury" solves the m × m XXᵀ + λI instead (the
+        same B, far cheaper when users are fewer than items); "auto" takes "woodbury" when
+        there are at most half as many training users as items.
     """
 
     name = "ease"
     thread_safe_scoring = True  # BLAS / sparse products on fitted state only
 
-    def __init__(self, *, l2: float = 250.0, use_ratings: bool = False, num_threads: int = 1):
+    SOLVERS = ("auto", "gram", "woodbury")
+
+    def __init__(self, *, l2: float = 250.0, use_ratings: bool = False, num_threads: int = 1,
+                 solver: str = "auto"):
+        if solver not in self.SOLVERS:
+            raise ValueError(f"EASE solver={solver!r}: use one of {list(self.SOLVERS)}")
         self.l2 = l2
         self.use_ratings = use_ratings
         self.num_threads = num_threads
+        self.solver = solver
 
     def _fit(self, user_items, *, train, items) -> None:
         x = user_items.astype(np.float32)
@@ -119,9 +167,16 @@ class EASE(Recommender):
             x = x.copy()
             x.data[:] = 1.0
         self.x_ = x.tocsr()
-        gram = gram_matrix(self.x_)
+        n_users, n_items = self.x_.shape
+        solver = self.solver
+        if solver == "auto":
+            solver = "woodbury" if 2 * n_users <= n_items else "gram"
+        self.solver_ = solver
         with threadpool_limits(_n_threads(self.num_threads), "blas"):
-            self.weights_ = ease_weights(gram, self.l2)
+            if solver == "woodbury":
+                self.weights_ = ease_weights_woodbury(self.x_, self.l2)
+            else:
+                self.weights_ = ease_weights(gram_matrix(self.x_), self.l2)
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.x_[user_idx] @ self.weights_
