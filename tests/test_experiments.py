@@ -160,6 +160,26 @@ def test_jobs_must_be_a_whole_number_of_at_least_one(toy, capsys, jobs):
         experiments.run_experiment(experiments.load_experiment(path), jobs=0)
 
 
+def test_longest_first_takes_measured_times_over_the_files_hints(toy, tmp_path):
+    path = toy("""
+        name: e
+        runs:
+          - {name: a, notebook: NB, expected_seconds: 50}
+          - {name: b, notebook: NB, expected_seconds: 10}
+          - {name: c, notebook: NB}
+          - {name: d, notebook: NB, expected_seconds: 30}
+    """)
+    exp = experiments.load_experiment(path)
+    order = lambda: [r.name for r in experiments._longest_first(exp.runs, tmp_path)]  # noqa: E731
+    assert order() == ["c", "a", "d", "b"]  # no hint: first, in file order; then the longest hint
+    (tmp_path / "results.json").write_text(json.dumps({"runs": [
+        {"name": "b", "status": "ok", "seconds": 99.0}, {"name": "d", "status": "failed", "seconds": 0.1}]}))
+    assert order() == ["c", "b", "a", "d"]  # b's measured 99 s beats a's hint; a failed run's time is no measure
+    bad = toy("name: e\nruns:\n  - {name: a, notebook: NB, expected_seconds: soon}\n")
+    with pytest.raises(experiments.ExperimentSpecError, match="'expected_seconds' must be a number of seconds"):
+        experiments.load_experiment(bad)
+
+
 def test_cli_help_explains_the_commands(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])

@@ -479,15 +479,16 @@ def test_cbsem_refuses_nan_cells_and_churn_refuses_an_id_column():
 @pytest.mark.notebook
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tmp_path, jobs):
-    # each kernel gets its own parent run id (passed to that kernel, not through os.environ), results
-    # and results.json come back in the file's order; --jobs 1 runs one notebook after the other
+    # each kernel gets its own parent run id (passed to that kernel, not through os.environ); the longest
+    # expected run starts first; results and results.json come back in the file's order whatever order
+    # the runs finished in; --jobs 1 runs one notebook after the other
     name = f"pair{jobs}"
     (repo["root"] / f"{name}.yaml").write_text(textwrap.dedent(f"""
         name: {name}
         runs:
-          - {{name: one, notebook: toy.ipynb, parameters: {{x: 10, sleep: 3.0}}}}
-          - {{name: two, notebook: toy.ipynb, parameters: {{x: 20, sleep: 3.0}}}}
-          - {{name: three, notebook: toy.ipynb, parameters: {{x: 30, sleep: 3.0}}}}
+          - {{name: one, notebook: toy.ipynb, parameters: {{x: 10, sleep: 3.0}}, expected_seconds: 1}}
+          - {{name: two, notebook: toy.ipynb, parameters: {{x: 20, sleep: 3.0}}, expected_seconds: 2}}
+          - {{name: three, notebook: toy.ipynb, parameters: {{x: 30, sleep: 3.0}}, expected_seconds: 3}}
     """))
     reports = tmp_path / "reports"
     done = subprocess.run(_command(repo, "--jobs", str(jobs), "--reports-dir", str(reports), yaml=f"{name}.yaml"),
@@ -503,6 +504,9 @@ def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tm
         assert records["double_x"] == 2 * x and records["parent"] == manifest[run]["run_id"]
     runs = _runs(repo, name).set_index("name")
     assert (runs["status"] == "FINISHED").all()
+    assert runs["start"].sort_values().index.tolist()[:jobs] == ["three", "two"][:jobs]
+    if jobs == 1:  # one after the other, longest expected first: the file's order is not the finishing order
+        assert runs["end"].sort_values().index.tolist() == ["three", "two", "one"]
     spans = list(zip(runs["start"], runs["end"]))
     at_once = max(sum(start <= t < end for start, end in spans) for t, _ in spans)
     assert at_once == jobs, spans  # never more than --jobs notebooks at a time, and that many when there are more

@@ -92,7 +92,7 @@ def execute_notebook(
 
 # -- experiment YAML files ------------------------------------------------------------------------
 TOP_KEYS = {"name", "description", "runs"}
-RUN_KEYS = {"name", "notebook", "parameters", "grid", "quick", "headline"}
+RUN_KEYS = {"name", "notebook", "parameters", "grid", "quick", "headline", "expected_seconds"}
 #: experiment and run names become file and folder names: letters, digits and ``_ . = + -``, no leading dot
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=+-]{0,99}")
 _SAFE_TOKEN = re.compile(r"[A-Za-z0-9_.+-]{1,40}")
@@ -171,6 +171,8 @@ class RunSpec:
     notebook: Path
     parameters: dict
     headline: list[str] = field(default_factory=list)
+    #: about how long the run takes (the file's hint, used to start the longest first until a run was timed)
+    expected_seconds: float | None = None
 
 
 @dataclass
@@ -545,6 +547,11 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
         headline = run.get("headline") or []
         if not isinstance(headline, list) or not all(isinstance(h, str) for h in headline):
             raise ExperimentSpecError(f"{where}: 'headline' must be a list of recorded names, got {headline!r}.")
+        hint = run.get("expected_seconds")
+        if hint is not None and (isinstance(hint, bool) or not isinstance(hint, (int, float))
+                                 or not 0 <= hint < math.inf):
+            raise ExperimentSpecError(
+                f"{where}: 'expected_seconds' must be a number of seconds >= 0 (a scheduling hint), got {hint!r}.")
         for section, names in (("parameters", params), ("grid", grid), ("quick", quick_params)):
             bad = [p for p in names if p not in declared]
             if bad:
@@ -579,7 +586,8 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> Experiment:
             values = dict(zip(grid, combo))
             suffix = "".join(f"__{k}={_value_token(v)}" for k, v in values.items())
             runs.append(RunSpec(name=f"{run_name}{suffix}", notebook=notebook,
-                                parameters={**params, **values}, headline=list(headline)))
+                                parameters={**params, **values}, headline=list(headline),
+                                expected_seconds=None if hint is None else float(hint)))
     names = [r.name for r in runs]
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
@@ -728,7 +736,11 @@ def _kill_runs(experiment: str, token: str) -> None:
 
 
 def _manifest(out_dir: Path, experiment: Experiment, results: list[RunResult]) -> dict:
-    """Return ``results.json``'s content: the earlier runs of the experiment with ``results`` merged in."""
+    """Return ``results.json``'s content: the earlier runs of the experiment with ``results`` merged in.
+
+    Runs are listed in the experiment file's order (whatever order they finished in), then
+    earlier runs that are no longer in the file.
+    """
     manifest_path = out_dir / "results.json"
     previous = {}
     if manifest_path.exists():
@@ -738,8 +750,10 @@ def _manifest(out_dir: Path, experiment: Experiment, results: list[RunResult]) -
             previous = {}
     for r in results:
         previous[r.name] = asdict(r)
+    position = {r.name: i for i, r in enumerate(experiment.runs)}
+    ordered = sorted(previous.values(), key=lambda r: position.get(r["name"], len(position)))
     return {"experiment": experiment.name, "description": experiment.description,
-            "file": str(experiment.path), "runs": list(previous.values())}
+            "file": str(experiment.path), "runs": ordered}
 
 
 def _commit(out_dir: Path, reports_dir: Path, experiment: Experiment, result: RunResult,
@@ -784,15 +798,17 @@ def default_jobs(n_runs: int) -> int:
 
 
 def _longest_first(runs: list[RunSpec], out_dir: Path) -> list[RunSpec]:
-    """``runs`` ordered by their last recorded duration, longest first (unknown ones first, in file order).
+    """``runs`` ordered longest first: by the last recorded duration, else the file's ``expected_seconds``.
 
-    Starting the long notebooks first shortens the whole when several run side by side; the order
-    changes nothing else (every notebook has its own seeds and its own runs).
+    Runs with neither come first, in file order. Starting the long notebooks first shortens the
+    whole when several run side by side; the order changes nothing else (every notebook has its
+    own seeds and its own runs).
     """
-    seconds = {}
+    seconds = {r.name: r.expected_seconds for r in runs if r.expected_seconds is not None}
     try:
         for r in json.loads((out_dir / "results.json").read_text())["runs"]:
-            seconds[r["name"]] = float(r["seconds"])
+            if r.get("status") == "ok":
+                seconds[r["name"]] = float(r["seconds"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return sorted(runs, key=lambda r: -seconds.get(r.name, math.inf))
@@ -858,8 +874,12 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
             pending = {pool.submit(_run_one, run, experiment, out_dir, reports_dir, staging, token,
                                    report=report, stop=stop, commit_lock=commit_lock): run
                        for run in _longest_first(runs, out_dir)}
+            shown = None
             while pending:
-                bar.set_postfix_str(", ".join(sorted(r.name for f, r in pending.items() if f.running()))[:70])
+                running = ", ".join(sorted(r.name for f, r in pending.items() if f.running()))[:70]
+                if running != shown:  # a redraw per change, not per second (logs of `make run` stay short)
+                    bar.set_postfix_str(running)
+                    shown = running
                 finished, _ = wait_for(pending, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in finished:
                     run = pending.pop(future)
