@@ -510,3 +510,39 @@ def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tm
     spans = list(zip(runs["start"], runs["end"]))
     at_once = max(sum(start <= t < end for start, end in spans) for t, _ in spans)
     assert at_once == jobs, spans  # never more than --jobs notebooks at a time, and that many when there are more
+
+
+@pytest.mark.notebook
+def test_a_fault_of_the_runner_stops_the_notebooks_beside_it(repo, tmp_path, monkeypatch):
+    # a commit that cannot be written (a full disk) is raised at once, not after the long notebook beside
+    # it has run its 120 s; that notebook's kernel is killed and its runs end KILLED, none RUNNING
+    monkeypatch.setenv("RECSYS_STUDY_ROOT", str(repo["root"]))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", repo["store"])
+    marker = tmp_path / "started"
+    (repo["root"] / "fault.yaml").write_text(textwrap.dedent(f"""
+        name: runner_fault
+        runs:
+          - {{name: long, notebook: toy.ipynb, parameters: {{sleep: 120.0, marker: {marker}}}}}
+          - {{name: short, notebook: toy.ipynb, parameters: {{sleep: 0.0}}}}
+    """))
+    real_manifest = experiments._manifest
+
+    def full_disk(*args):  # inside the commit, after the notebook's HTML was written aside
+        while not marker.exists():  # the long notebook is mid-way when the short one's commit fails
+            time.sleep(0.1)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(experiments, "_manifest", full_disk)
+    start = time.monotonic()
+    with pytest.raises(OSError, match="No space left"):
+        experiments.run_experiment(experiments.load_experiment(repo["root"] / "fault.yaml"),
+                                   reports_dir=tmp_path / "reports", progress=False, jobs=2)
+    assert time.monotonic() - start < 90
+    monkeypatch.setattr(experiments, "_manifest", real_manifest)
+    kernel = int(marker.read_text())
+    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
+    runs = _runs(repo, "runner_fault")
+    assert "RUNNING" not in set(runs["status"]), runs
+    long_parent = runs[(runs["name"] == "long") & runs["parent"].isna()]
+    assert long_parent["status"].tolist() == ["KILLED"]
+    assert [p.name for p in (tmp_path / "reports" / "runs" / "runner_fault").iterdir()] == [".lock"]

@@ -834,7 +834,8 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
 
     On SIGINT or SIGTERM the running kernels are stopped and no new one starts, their parent and
     child runs are marked KILLED, staging files are removed, earlier reports are kept, and
-    ``Interrupted`` is raised.
+    ``Interrupted`` is raised. A fault of the runner itself (not of a notebook: a full disk while
+    committing, say) stops the other notebooks the same way and is raised.
     """
     import shutil
     import tempfile
@@ -887,7 +888,7 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                     bar.update()
                     if result.error:
                         tqdm.write(f"FAILED {experiment.name}/{run.name}: {result.error}")
-        except KeyboardInterrupt as err:
+        except BaseException as err:  # an interrupt, or a fault of the runner itself (not of a notebook)
             stop.set()
             with _signals_deferred():
                 _stop_descendants()
@@ -896,6 +897,8 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                     _kill_runs(experiment.name, token)
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
+            if not isinstance(err, KeyboardInterrupt):
+                raise
             raise err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT) from None
         finally:
             bar.close()
