@@ -494,6 +494,7 @@ def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tm
     done = subprocess.run(_command(repo, "--jobs", str(jobs), "--reports-dir", str(reports), yaml=f"{name}.yaml"),
                           cwd=repo["root"], env=repo["env"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
+    assert "IPKernelApp" not in done.stderr  # the kernels' own log notes stay out of the runner's output
     assert [line.split()[1] for line in done.stdout.splitlines() if line.startswith("ok")] == [
         f"{name}/one", f"{name}/two", f"{name}/three"]
     manifest = _assert_consistent(reports, name)

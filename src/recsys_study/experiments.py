@@ -39,6 +39,9 @@ def _kernel_manager(env: dict[str, str], stop: threading.Event | None = None):
             if stop is not None and stop.is_set():
                 raise _Stopped()
             kw["env"] = {**os.environ, **kw.get("env", {}), **env}
+            # the kernel's own log (its note that localhost TCP is not encrypted, once per notebook) is
+            # not the study's: errors still print; a cell's warnings and output go to the notebook as ever
+            kw["extra_arguments"] = [*(kw.get("extra_arguments") or []), "--IPKernelApp.log_level=ERROR"]
             await super().start_kernel(**kw)
             if stop is not None and stop.is_set():
                 await self.shutdown_kernel(now=True)
