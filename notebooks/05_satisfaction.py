@@ -35,7 +35,7 @@ quick = False
 seed = 42
 model = "ecsi"            # "ecsi" or "acsi"
 data_source = "mobi"      # "mobi", "simulated", or a CSV path with mobi's item names
-n = 1000                  # respondents when data_source == "simulated"
+n = 1000                  # respondents when data_source is "simulated"
 scale = 10                # answer scale 1..scale for simulated/CSV data
 n_boot = 1000             # bootstrap draws for path CIs
 recovery_n = 1000         # respondents in the parameter-recovery check

@@ -25,3 +25,17 @@ def test_there_is_a_notebook_test_for_every_notebook():
     tests = " ".join(p.read_text() for p in Path(__file__).parent.glob("test_notebook*.py"))
     missing = [p.name for p in NOTEBOOKS if p.name not in tests]
     assert not missing, f"notebooks without an execution test: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter_without_a_warning(path, caplog):
+    # papermill's own line parser (used for --help-notebook and its parameter report) warns on lines it
+    # cannot read, e.g. a comment holding "==", and that warning used to print in every `make run`
+    import logging
+
+    import papermill as pm
+
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        declared = pm.inspect_notebook(str(path))
+    assert [r.getMessage() for r in caplog.records] == []
+    assert declared  # and it found the parameters
