@@ -48,6 +48,7 @@ TOY_SOURCE = textwrap.dedent("""
         time.sleep(sleep)
     record("double_x", 2 * x)
     record("parent", os.environ.get("RECSYS_STUDY_PARENT_RUN_ID"))
+    record("cwd", os.getcwd())
 """)
 
 
@@ -491,8 +492,10 @@ def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tm
           - {{name: three, notebook: toy.ipynb, parameters: {{x: 30, sleep: 0.5}}, expected_seconds: 3}}
     """))
     reports = tmp_path / "reports"
+    elsewhere = tmp_path / "elsewhere"  # the runner's own directory is not the repository
+    elsewhere.mkdir()
     done = subprocess.run(_command(repo, "--jobs", str(jobs), "--reports-dir", str(reports), yaml=f"{name}.yaml"),
-                          cwd=repo["root"], env=repo["env"], capture_output=True, text=True, timeout=180)
+                          cwd=elsewhere, env=repo["env"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "IPKernelApp" not in done.stderr  # the kernels' own log notes stay out of the runner's output
     assert [line.split()[1] for line in done.stdout.splitlines() if line.startswith("ok")] == [
@@ -503,6 +506,7 @@ def test_notebooks_side_by_side_keep_their_own_runs_and_the_files_order(repo, tm
     for run, x in zip(manifest, (10, 20, 30)):
         records = read_records(out_dir / f"{run}.ipynb")
         assert records["double_x"] == 2 * x and records["parent"] == manifest[run]["run_id"]
+        assert records["cwd"] == str(repo["root"])  # every kernel runs in the repository
     runs = _runs(repo, name).set_index("name")
     assert (runs["status"] == "FINISHED").all()
     started = runs["start"].sort_values().index.tolist()

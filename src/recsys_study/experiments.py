@@ -25,12 +25,13 @@ class NotebookExecutionError(RuntimeError):
     """A notebook failed; the message names the notebook, the cell and the error."""
 
 
-def _kernel_manager(env: dict[str, str], stop: threading.Event | None = None):
-    """A kernel manager class that starts its kernel with ``env`` added to this process's environment.
+def _kernel_manager(env: dict[str, str], cwd: Path, stop: threading.Event | None = None):
+    """A kernel manager class that starts its kernel in ``cwd`` with ``env`` added to this process's environment.
 
-    The environment is passed to the kernel alone, not set in ``os.environ``, so that notebooks run
-    side by side (one thread each) get their own parent run ids. With ``stop`` set, no kernel starts,
-    and a kernel that started while ``stop`` was being set is shut down at once.
+    Both are given to the kernel alone, not set in ``os.environ`` or by ``os.chdir`` (papermill's
+    ``cwd=`` changes the whole process's directory), so that notebooks run side by side (one
+    thread each) get their own parent run ids and the right directory. With ``stop`` set, no
+    kernel starts, and a kernel that started while ``stop`` was being set is shut down at once.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -39,6 +40,7 @@ def _kernel_manager(env: dict[str, str], stop: threading.Event | None = None):
             if stop is not None and stop.is_set():
                 raise _Stopped()
             kw["env"] = {**os.environ, **kw.get("env", {}), **env}
+            kw["cwd"] = str(cwd)
             # the kernel's own log (its note that localhost TCP is not encrypted, once per notebook) is
             # not the study's: errors still print; a cell's warnings and output go to the notebook as ever
             kw["extra_arguments"] = [*(kw.get("extra_arguments") or []), "--IPKernelApp.log_level=ERROR"]
@@ -81,10 +83,10 @@ def execute_notebook(
     updates = {"OPENBLAS_NUM_THREADS": "1", "RECSYS_STUDY_ROOT": str(root), "RECSYS_STUDY_PROGRESS": "0",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
     try:
-        pm.execute_notebook(
-            str(notebook), str(output), parameters=parameters or {}, cwd=str(root),
+        pm.execute_notebook(  # absolute paths, and no cwd= (an os.chdir): the kernel gets its directory
+            str(Path(notebook).resolve()), str(Path(output).resolve()), parameters=parameters or {},
             progress_bar=progress, kernel_name="python3", log_output=False,
-            kernel_manager_class=_kernel_manager(updates, stop),
+            kernel_manager_class=_kernel_manager(updates, root, stop),
         )
     except pm.PapermillExecutionError as err:
         raise NotebookExecutionError(
