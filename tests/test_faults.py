@@ -96,9 +96,10 @@ def repo(tmp_path_factory):
             notebook: toy.ipynb
             parameters: {{x: 5, sleep: 120.0, marker: {markers["right"]}}}
     """))
-    # the lock holder's notebook lasts 2 s, so that the two runners started together surely overlap
+    # the lock holder's notebook lasts 5 s, so that the two runners started together surely overlap (also when
+    # one of them starts seconds late on a loaded machine)
     (root / "lock.yaml").write_text(f"name: {LOCK_EXPERIMENT}\nruns:\n  - name: first\n    notebook: toy.ipynb\n"
-                                    "    parameters: {sleep: 2.0}\n")
+                                    "    parameters: {sleep: 5.0}\n")
     store = f"sqlite:///{root / 'mlruns.db'}"
     env = {**os.environ, "RECSYS_STUDY_ROOT": str(root), "MLFLOW_TRACKING_URI": store,
            "RECSYS_STUDY_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
@@ -553,3 +554,20 @@ def test_a_fault_of_the_runner_stops_the_notebooks_beside_it(repo, tmp_path, mon
     long_parent = runs[(runs["name"] == "long") & runs["parent"].isna()]
     assert long_parent["status"].tolist() == ["KILLED"]
     assert [p.name for p in (tmp_path / "reports" / "runs" / "runner_fault").iterdir()] == [".lock"]
+
+
+def test_write_aside_keeps_the_umask_and_leaves_nothing_when_the_write_fails(tmp_path):
+    # the umask was read by setting it to 0 and back: from two runner threads at once it could stay 0
+    from recsys_study import reports
+
+    before = os.umask(0o027)
+    try:
+        written = reports.write_aside(tmp_path / "page.html", "<p>ok</p>")
+        assert written.read_text() == "<p>ok</p>" and (written.stat().st_mode & 0o777) == 0o640
+        assert reports._umask() == 0o027
+        with pytest.raises(UnicodeEncodeError):  # a failed write (here: text that cannot be encoded)
+            reports.write_aside(tmp_path / "bad.html", "\ud800")
+        assert sorted(p.name for p in tmp_path.iterdir()) == [written.name]
+        assert os.umask(0o027) == 0o027  # unchanged by any of it
+    finally:
+        os.umask(before)

@@ -620,29 +620,42 @@ class RunResult:
 
 
 # -- faults: signals, locks, the commit point -----------------------------------------------------
+class _Signals:
+    """What ``_interrupts`` saw: ``fired`` (signal numbers, at most one); with ``defer`` set the handler
+    does not raise, and the code that set it raises ``Interrupted(fired[0])`` where it is safe to."""
+
+    def __init__(self):
+        self.fired: list[int] = []
+        self.defer = False
+
+
 @contextmanager
 def _interrupts(stop: threading.Event | None = None):
     """Turn SIGINT and SIGTERM into ``Interrupted`` (once: a second signal during clean-up is ignored).
 
     ``stop`` is set before the kernels are killed, so that no notebook thread starts a new one.
+    While the notebook threads run (``defer``), the handler only records the signal: raised at an
+    arbitrary point of the main thread, it could leave a lock of ``concurrent.futures`` held that
+    a worker then waits on forever; the runner's loop raises instead, between two waits.
     """
+    signals = _Signals()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield signals
         return
-    fired: list[int] = []
 
     def handler(signum, frame):
-        if fired:
+        if signals.fired:
             return
-        fired.append(signum)
+        signals.fired.append(signum)
         if stop is not None:
             stop.set()
         _stop_descendants()  # first, before any clean-up code gets to talk to the kernel
-        raise Interrupted(signum)
+        if not signals.defer:
+            raise Interrupted(signum)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield signals
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -870,12 +883,16 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
     token = uuid.uuid4().hex
     stop = threading.Event()
     done: dict[str, RunResult] = {}
-    with _interrupts(stop), experiment_lock(out_dir, experiment.name, wait=wait):
+    import nbclient  # noqa: F401  (imported here, once, rather than by several notebook threads at once)
+    import papermill  # noqa: F401
+
+    with _interrupts(stop) as signals, experiment_lock(out_dir, experiment.name, wait=wait):
         _remove_stale(out_dir)
         staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out_dir))
         commit_lock = threading.Lock()
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
         bar = tqdm(total=len(runs), desc=experiment.name, unit="notebook", disable=not progress)
+        signals.defer = True  # from here a signal is raised by the loop below, between two waits
         try:
             pending = {pool.submit(_run_one, run, experiment, out_dir, reports_dir, staging, token,
                                    report=report, stop=stop, commit_lock=commit_lock): run
@@ -887,12 +904,16 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                     bar.set_postfix_str(running)
                     shown = running
                 finished, _ = wait_for(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                if signals.fired:
+                    raise Interrupted(signals.fired[0])
                 for future in finished:
                     run = pending.pop(future)
                     done[run.name] = result = future.result()
                     bar.update()
                     if result.error:
                         tqdm.write(f"FAILED {experiment.name}/{run.name}: {result.error}")
+            if signals.fired:  # it came as the last notebook ended: everything is committed, say so all the same
+                raise Interrupted(signals.fired[0])
         except BaseException as err:  # an interrupt, or a fault of the runner itself (not of a notebook)
             stop.set()
             with _signals_deferred():
@@ -904,11 +925,14 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                     shutil.rmtree(staging, ignore_errors=True)
             if not isinstance(err, KeyboardInterrupt):
                 raise
-            raise err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT) from None
+            raise Interrupted(signals.fired[0] if signals.fired else getattr(err, "signum", signal.SIGINT)) from None
         finally:
             bar.close()
             pool.shutdown(wait=True)
+        signals.defer = False
         shutil.rmtree(staging, ignore_errors=True)
+        if signals.fired:  # it came while the finished pool was being shut down
+            raise Interrupted(signals.fired[0])
     return [done[run.name] for run in runs]
 
 
@@ -969,11 +993,9 @@ def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: P
         parameters=run.parameters, records=records, headline=run.headline, error=error, run_id=run_id,
     )
     drop = () if error else (failed, failed.with_suffix(".html"))
+    # a run that ended before an interrupt (its kernel was not killed mid-notebook: it ran to its end or
+    # to its own error) is complete and its MLflow run already ended: it is committed like any other
     with commit_lock or nullcontext():
-        if stop.is_set():  # interrupted while this one rendered: nothing of it is committed
-            for written in staged.values():
-                written.unlink(missing_ok=True)
-            raise Interrupted(signal.SIGINT)
         _commit(out_dir, reports_dir, experiment, result, staged, drop=drop, report=report)
     return result
 

@@ -33,16 +33,47 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(write_aside(path, text), path)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    ``os.umask`` can only be read by setting it: two threads doing that at once (the runner commits
+    from one thread per notebook) could leave it 0 for good, and a kernel started in between would
+    inherit 0. Linux shows it in ``/proc/self/status``; elsewhere it was read once, at import.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _IMPORT_UMASK
+
+
+def _read_umask_by_setting() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_IMPORT_UMASK = _read_umask_by_setting()  # at import, before any runner thread exists
+
+
 def write_aside(path: Path, text: str) -> Path:
-    """Write ``text`` to a uniquely named hidden file beside ``path``; return it (the caller renames it)."""
+    """Write ``text`` to a uniquely named hidden file beside ``path``; return it (the caller renames it).
+
+    Nothing is left behind if the write fails (a full disk, say).
+    """
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; a report is as readable as any file the user writes
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; a report is as readable as any file the user writes
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)
 
 

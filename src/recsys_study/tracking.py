@@ -63,11 +63,13 @@ def _mlflow():
     import logging
     import warnings
 
-    with warnings.catch_warnings():
-        # mlflow imports tqdm.auto, which in a kernel without ipywidgets warns "IProgress not found"
-        # with the venv's path into every executed notebook
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        import mlflow
+    if "mlflow" not in sys.modules:  # catch_warnings is not thread-safe: only around the first import
+        with warnings.catch_warnings():
+            # mlflow imports tqdm.auto, which in a kernel without ipywidgets warns "IProgress not found"
+            # with the venv's path into every executed notebook
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            import mlflow
+    import mlflow
 
     # alembic (and mlflow's store set-up) announce every migration of a new sqlite store at INFO
     logging.getLogger("alembic").setLevel(logging.WARNING)
