@@ -808,11 +808,9 @@ def _commit(out_dir: Path, reports_dir: Path, experiment: Experiment, result: Ru
 
 def default_jobs(n_runs: int) -> int:
     """How many notebooks run side by side by default: one per available core, at most 4 and ``n_runs``."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4, n_runs))
+    from recsys_study.recommenders.threads import n_threads
+
+    return max(1, min(n_threads(), 4, n_runs))
 
 
 def _longest_first(runs: list[RunSpec], out_dir: Path) -> list[RunSpec]:
@@ -912,8 +910,6 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
                     bar.update()
                     if result.error:
                         tqdm.write(f"FAILED {experiment.name}/{run.name}: {result.error}")
-            if signals.fired:  # it came as the last notebook ended: everything is committed, say so all the same
-                raise Interrupted(signals.fired[0])
         except BaseException as err:  # an interrupt, or a fault of the runner itself (not of a notebook)
             stop.set()
             with _signals_deferred():
@@ -931,7 +927,7 @@ def run_experiment(experiment: Experiment, *, only: list[str] | None = None, rep
             pool.shutdown(wait=True)
         signals.defer = False
         shutil.rmtree(staging, ignore_errors=True)
-        if signals.fired:  # it came while the finished pool was being shut down
+        if signals.fired:  # it came after the last notebook ended: everything is committed, say so all the same
             raise Interrupted(signals.fired[0])
     return [done[run.name] for run in runs]
 
@@ -941,11 +937,9 @@ class _NotebookFailed(Exception):
 
 
 def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: Path, staging: Path,
-             token: str, *, report: bool, stop: threading.Event | None = None,
-             commit_lock: threading.Lock | None = None) -> RunResult:
+             token: str, *, report: bool, stop: threading.Event, commit_lock: threading.Lock) -> RunResult:
     from recsys_study import reports, tracking
 
-    stop = stop or threading.Event()
     if stop.is_set():
         raise Interrupted(signal.SIGINT)
     final = out_dir / f"{run.name}.ipynb"
@@ -995,7 +989,7 @@ def _run_one(run: RunSpec, experiment: Experiment, out_dir: Path, reports_dir: P
     drop = () if error else (failed, failed.with_suffix(".html"))
     # a run that ended before an interrupt (its kernel was not killed mid-notebook: it ran to its end or
     # to its own error) is complete and its MLflow run already ended: it is committed like any other
-    with commit_lock or nullcontext():
+    with commit_lock:
         _commit(out_dir, reports_dir, experiment, result, staged, drop=drop, report=report)
     return result
 
