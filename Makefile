@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LK_VENV := .venv-lenskit
 LK_REQS := benchmarks/peers/requirements-lenskit.txt
+# Microsoft Recommenders 1.2.1 and Cornac (BiVAE, BPR; CPU-only torch): the published ml-100k protocol's peers
+PEER_VENV := .venv-peers
+PEER_REQS := benchmarks/peers/requirements-peers.txt
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: sync-notebooks help setup run run-quick test test-fast test-all bench bench-peers-venv lab mlflow-ui report docs browser lock clean
+.PHONY: sync-notebooks help setup run run-quick test test-fast test-all bench bench-peers-venv peers-venv peers tune lab mlflow-ui report docs browser lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -59,7 +62,7 @@ test-fast: setup  ## unit tests only (no notebook execution, no slow tier)
 test-all: setup  ## every test, including the slow tier (pytest -m slow: full-size runs)
 	$(BIN)/python -m pytest -q
 
-bench: setup bench-peers-venv  ## benchmarks on the full data, with ratios against peer libraries
+bench: setup bench-peers-venv peers-venv  ## benchmarks on the full data, with ratios against peer libraries
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 	$(BIN)/python benchmarks/_report.py
 
@@ -72,6 +75,22 @@ $(LK_VENV)/.installed: $(LK_REQS)
 	touch $@
 
 bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, torch from PyPI) for make bench
+
+# recommenders 1.2.1 + Cornac + CPU-only torch in their own venv, from the registries alone (see $(PEER_REQS))
+$(PEER_VENV)/.installed: $(PEER_REQS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
+	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install --quiet -r $(PEER_REQS)
+	touch $@
+
+peers-venv: $(PEER_VENV)/.installed  ## the published protocol's peer venv (.venv-peers: recommenders 1.2.1, Cornac, CPU torch)
+
+peers: setup peers-venv  ## re-run the published winners (Cornac BiVAE/BPR, their SAR) on our published-protocol splits: experiments/peers/
+	$(BIN)/python benchmarks/peers/published_peers.py --peer-python $(PEER_VENV)/bin/python
+
+tune: setup  ## re-derive experiments/tuned.json: every model tuned with the same Optuna budget on validation data
+	$(BIN)/python -m recsys_study.protocol.tune_all --out experiments/tuned.json
 
 sync-notebooks: setup  ## rewrite each notebook's jupytext twin (notebooks/NN_name.py) from the .ipynb
 	$(BIN)/jupytext --to py:percent notebooks/*.ipynb
@@ -98,4 +117,4 @@ lock:  ## regenerate requirements.lock and environment.yml from pyproject.toml (
 	$(PYTHON) tools/write_environment_yml.py
 
 clean:  ## remove the venv, caches and generated reports (keeps mlruns.db)
-	rm -rf $(VENV) $(LK_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html reports/site .pytest_cache
+	rm -rf $(VENV) $(LK_VENV) $(PEER_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html reports/site .pytest_cache

@@ -229,6 +229,89 @@ def new_user_split(df: pd.DataFrame, *, user_frac: float = 0.2, seed: int = 42) 
                  dropped={"test_cold_items": int(unseen.sum())}, test_cold_items=cold_items)
 
 
+#: The two realisations of Microsoft Recommenders' ``python_stratified_split`` (see :func:`stratified_labels`)
+STRATIFIED_REALISATIONS = ("1.2.1", "2021")
+
+
+def stratified_labels(df: pd.DataFrame, *, ratio: float = 0.75, min_rating: int = 1, filter_by: str = "user",
+                      seed: int = 42, realisation: str = "1.2.1") -> np.ndarray:
+    """Return per-row labels of Microsoft Recommenders' stratified split: 0 train, 2 test, -1 filtered out.
+
+    Each group (every user's ratings with ``filter_by="user"``, every item's with ``"item"``) is
+    shuffled and its first share ``ratio`` goes to training, so the split is stratified by the
+    group: each user (item) keeps about ``ratio`` of its ratings for training. Groups with fewer
+    than ``min_rating`` ratings are dropped first (label -1). Two realisations exist, and both
+    are reproduced row for row (the result depends on the frame's row order, as theirs does):
+
+    ``"1.2.1"`` (``recommenders`` ≥ 1.1.1, July 2022 on)
+        One uniform key per row, drawn in the frame's row order from a legacy Mersenne-Twister
+        stream seeded ``seed`` (their global ``np.random.seed(seed); np.random.rand(n)``; here a
+        private ``RandomState``, so no global state is touched). Within a group of size n, the row
+        of key rank r (1-based, ascending) goes to training when ``r / n <= ratio``: ⌊ratio·n⌋
+        rows, so a group of one rating goes wholly to test.
+    ``"2021"`` (the splitter behind their benchmark table run of 2021-04-02)
+        Every group is shuffled by its own ``RandomState(seed).permutation(n)`` (pandas'
+        ``sample(frac=1, random_state=seed)``) and its first ``round(ratio·n)`` rows (Python's
+        round: half to even) go to training.
+
+    Reference: Microsoft Recommenders, ``recommenders.datasets.python_splitters.python_stratified_split``;
+    the benchmark notebook ``examples/06_benchmarks/movielens.ipynb`` calls it with ``ratio=0.75``,
+    ``min_rating=1``, ``filter_by="item"`` and ``seed=42``.
+    """
+    if filter_by not in (USER, ITEM):
+        raise ValueError(f"filter_by must be {USER!r} or {ITEM!r}, got {filter_by!r}.")
+    if realisation not in STRATIFIED_REALISATIONS:
+        raise ValueError(f"realisation must be one of {STRATIFIED_REALISATIONS}, got {realisation!r}.")
+    if not 0 < ratio < 1:
+        raise ValueError(f"ratio must be in (0, 1), got {ratio}.")
+    if int(min_rating) != min_rating or min_rating < 1:
+        raise ValueError(f"min_rating must be a whole number of at least 1, got {min_rating!r}.")
+    codes, _ = pd.factorize(df[filter_by].to_numpy(), sort=True)
+    counts = np.bincount(codes)
+    keep = counts[codes] >= min_rating
+    label = np.full(len(df), -1, dtype=np.int8)
+    rows = np.flatnonzero(keep)
+    group = codes[rows]
+    if realisation == "1.2.1":
+        key = np.random.RandomState(seed).rand(len(rows))
+        order = np.lexsort((key, group))
+        sorted_group = group[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_group)) + 1]
+        sizes = np.diff(np.r_[starts, len(order)])
+        rank = np.arange(len(order)) - np.repeat(starts, sizes) + 1
+        size = np.repeat(sizes, sizes)
+        label[rows[order]] = np.where(rank / size <= ratio, 0, 2)
+    else:
+        order = np.argsort(group, kind="stable")  # each group's rows in the frame's order
+        sorted_group = group[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_group)) + 1]
+        sizes = np.diff(np.r_[starts, len(order)])
+        perms: dict[int, np.ndarray] = {}
+        for start, n in zip(starts, sizes):
+            if n not in perms:
+                perms[n] = np.random.RandomState(seed).permutation(n)
+            members = rows[order[start:start + n]][perms[n]]
+            n_train = round(ratio * n)
+            label[members[:n_train]] = 0
+            label[members[n_train:]] = 2
+    return label
+
+
+def stratified_split(df: pd.DataFrame, *, ratio: float = 0.75, min_rating: int = 1, filter_by: str = "user",
+                     seed: int = 42, realisation: str = "1.2.1") -> Split:
+    """Return Microsoft Recommenders' stratified split (``ratio`` of each group to training).
+
+    The labels are :func:`stratified_labels`'s; the cold rule of this module then applies (test rows
+    of users or items unseen in training are counted in ``dropped``; cold items are kept aside in
+    ``Split.test_cold_items`` for protocols that count them as relevant, as the published table does).
+    """
+    label = stratified_labels(df, ratio=ratio, min_rating=min_rating, filter_by=filter_by, seed=seed,
+                              realisation=realisation)
+    spec = {"kind": f"{filter_by}_stratified_msr", "ratio": ratio, "min_rating": int(min_rating),
+            "filter_by": filter_by, "seed": seed, "realisation": realisation}
+    return _finish(df[label >= 0], label[label >= 0], spec)
+
+
 SPLIT_KINDS = ("user_stratified", "random", "temporal", "leave_last_out")
 
 
