@@ -18,7 +18,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from recsys_study.tracking import project_root
+from recsys_study.paths import project_root
 
 
 class NotebookExecutionError(RuntimeError):

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from recsys_study.tracking import project_root, tracking_uri
+from recsys_study.paths import project_root
+from recsys_study.tracking import tracking_uri
 
 MAX_HEADLINE = 8
 

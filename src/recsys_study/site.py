@@ -61,7 +61,7 @@ _SYMBOLS = ("", "%", "$", "p")  # units written into the value itself; the other
 
 def site_dir(reports_dir: Path | None = None) -> Path:
     """Return ``reports/site`` under ``reports_dir`` (default: the project's ``reports/``)."""
-    from recsys_study.tracking import project_root
+    from recsys_study.paths import project_root
 
     return Path(reports_dir or project_root() / "reports") / SITE_NAME
 
@@ -404,7 +404,7 @@ def _run_page(run, page: Path, site: Path, has: dict) -> str:
 
 def build_site(reports_dir: Path | None = None) -> Path:
     """Build the static site under ``reports/site/``; return the path of its ``index.html``."""
-    from recsys_study.tracking import project_root
+    from recsys_study.paths import project_root
 
     reports_dir = Path(reports_dir or project_root() / "reports")
     site = site_dir(reports_dir)

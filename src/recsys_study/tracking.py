@@ -26,27 +26,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from recsys_study.paths import ENV_ROOT, project_root  # noqa: F401  (re-exported: tracking.project_root)
+
 ENV_PARENT = "RECSYS_STUDY_PARENT_RUN_ID"
 ENV_EXPERIMENT = "RECSYS_STUDY_EXPERIMENT"
 ENV_NOTEBOOK = "RECSYS_STUDY_NOTEBOOK"
-ENV_ROOT = "RECSYS_STUDY_ROOT"
 DEFAULT_EXPERIMENT = "recsys-study"
 TRACKED_PACKAGES = (
     "numpy", "pandas", "scipy", "scikit-learn", "implicit", "mlflow", "papermill",
     "lifetimes", "seminr", "semopy", "statsmodels", "pyarrow", "recsys-study",
 )
-
-
-def project_root() -> Path:
-    """Return the project root: ``$RECSYS_STUDY_ROOT``, else the nearest parent with our pyproject."""
-    if os.environ.get(ENV_ROOT):
-        return Path(os.environ[ENV_ROOT]).resolve()
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and 'name = "recsys-study"' in pyproject.read_text(errors="ignore"):
-            return candidate
-    return here
 
 
 def default_tracking_uri() -> str:

@@ -29,7 +29,7 @@ def default_cache_dir() -> Path:
     """Return ``<project root>/data/processed`` (``$RECSYS_STUDY_CACHE`` overrides)."""
     if os.environ.get("RECSYS_STUDY_CACHE"):
         return Path(os.environ["RECSYS_STUDY_CACHE"])
-    from recsys_study.tracking import project_root
+    from recsys_study.paths import project_root
 
     return project_root() / "data" / "processed"
 

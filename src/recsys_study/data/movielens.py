@@ -162,7 +162,7 @@ def ml100k_dir(raw_dir: str | Path | None = None) -> Path:
         return Path(raw_dir)
     if os.environ.get(ML100K_ENV):
         return Path(os.environ[ML100K_ENV])
-    from recsys_study.tracking import project_root
+    from recsys_study.paths import project_root
 
     return project_root() / "data" / "raw" / "ml-100k"
 
