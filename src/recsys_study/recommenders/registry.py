@@ -31,6 +31,7 @@ REGISTRY: dict[str, str] = {
     # linear and graph
     "ease": "recsys_study.recommenders.linear:EASE",
     "rp3beta": "recsys_study.recommenders.graph:RP3Beta",
+    "sar": "recsys_study.recommenders.sar:SAR",
     # content-based
     "content_profile": "recsys_study.recommenders.content:ContentProfile",
     "content_bayes": "recsys_study.recommenders.content:ContentBayes",
