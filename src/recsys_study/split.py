@@ -243,13 +243,14 @@ def stratified_labels(df: pd.DataFrame, *, ratio: float = 0.75, min_rating: int 
     than ``min_rating`` ratings are dropped first (label -1). Two realisations exist, and both
     are reproduced row for row (the result depends on the frame's row order, as theirs does):
 
-    ``"1.2.1"`` (``recommenders`` ≥ 1.1.1, July 2022 on)
+    ``"1.2.1"`` (``recommenders`` 1.2.0 and 1.2.1; checked row for row against 1.2.1)
         One uniform key per row, drawn in the frame's row order from a legacy Mersenne-Twister
         stream seeded ``seed`` (their global ``np.random.seed(seed); np.random.rand(n)``; here a
         private ``RandomState``, so no global state is touched). Within a group of size n, the row
-        of key rank r (1-based, ascending) goes to training when ``r / n <= ratio``: ⌊ratio·n⌋
-        rows, so a group of one rating goes wholly to test.
-    ``"2021"`` (the splitter behind their benchmark table run of 2021-04-02)
+        of key rank r (1-based, ascending) goes to training when ``r <= round(ratio·n)``, rounded
+        half to even as their ``round`` of a pandas Series does (numpy's rounding): at ratio 0.75
+        a group of one or two ratings goes wholly to training, a group of six keeps four.
+    ``"2021"`` (``recommenders`` 1.1.1 and earlier, behind their benchmark table run of 2021-04-02)
         Every group is shuffled by its own ``RandomState(seed).permutation(n)`` (pandas'
         ``sample(frac=1, random_state=seed)``) and its first ``round(ratio·n)`` rows (Python's
         round: half to even) go to training.
@@ -280,7 +281,7 @@ def stratified_labels(df: pd.DataFrame, *, ratio: float = 0.75, min_rating: int 
         sizes = np.diff(np.r_[starts, len(order)])
         rank = np.arange(len(order)) - np.repeat(starts, sizes) + 1
         size = np.repeat(sizes, sizes)
-        label[rows[order]] = np.where(rank / size <= ratio, 0, 2)
+        label[rows[order]] = np.where(rank <= np.round(ratio * size), 0, 2)
     else:
         order = np.argsort(group, kind="stable")  # each group's rows in the frame's order
         sorted_group = group[order]
