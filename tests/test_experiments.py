@@ -10,6 +10,8 @@ import nbformat
 import pytest
 
 from recsys_study import experiments, reports, tracking
+from recsys_study.runner.parameters import notebook_parameters
+from recsys_study.runner.run import _longest_first
 from recsys_study.cli import main
 from recsys_study.notebook import read_records
 
@@ -170,9 +172,9 @@ def test_longest_first_takes_measured_times_over_the_files_hints(toy, tmp_path):
           - {name: d, notebook: NB, expected_seconds: 30}
     """)
     exp = experiments.load_experiment(path)
-    order = lambda: [r.name for r in experiments._longest_first(exp.runs, tmp_path)]  # noqa: E731
+    order = lambda: [r.name for r in _longest_first(exp.runs, tmp_path)]  # noqa: E731
     assert order() == ["c", "a", "d", "b"]  # no hint: first, in file order; then the longest hint
-    (tmp_path / "results.json").write_text(json.dumps({"runs": [
+    (tmp_path / "results.json").write_text(json.dumps({"experiment": "e", "runs": [
         {"name": "b", "status": "ok", "seconds": 99.0}, {"name": "d", "status": "failed", "seconds": 0.1}]}))
     assert order() == ["c", "b", "a", "d"]  # b's measured 99 s beats a's hint; a failed run's time is no measure
     bad = toy("name: e\nruns:\n  - {name: a, notebook: NB, expected_seconds: soon}\n")
@@ -209,7 +211,7 @@ def test_parameters_are_read_from_the_cell_source_not_line_patterns(tmp_path):
         metadata={"tags": ["parameters"]})]
     path = tmp_path / "p.ipynb"
     nbformat.write(nb, path)
-    params = experiments._notebook_parameters(path)
+    params = notebook_parameters(path)
     assert set(params) == {"algorithms", "k", "a", "b", "threshold"}
     assert params["k"] == 10 and params["threshold"] == 4.0
     assert params["algorithms"] == [{"algorithm": "ease", "params": {"lam": 250}}]

@@ -538,18 +538,17 @@ def test_a_fault_of_the_runner_stops_the_notebooks_beside_it(repo, tmp_path, mon
           - {{name: long, notebook: toy.ipynb, parameters: {{sleep: 120.0, marker: {marker}}}}}
           - {{name: short, notebook: toy.ipynb, parameters: {{sleep: 0.0}}}}
     """))
-    real_manifest = experiments._manifest
+    from recsys_study.runner import run as runner
 
-    def full_disk(*args):  # inside the commit, after the notebook's HTML was written aside
+    def full_disk(*args, **kwargs):  # the commit, after the notebook's HTML was written into its staging folder
         while not marker.exists():  # the long notebook is mid-way when the short one's commit fails
             time.sleep(0.1)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(experiments, "_manifest", full_disk)
+    monkeypatch.setattr(runner, "_commit", full_disk)
     with pytest.raises(OSError, match="No space left"):
         experiments.run_experiment(experiments.load_experiment(repo["root"] / "fault.yaml"),
                                    reports_dir=tmp_path / "reports", progress=False, jobs=2)
-    monkeypatch.setattr(experiments, "_manifest", real_manifest)
     kernel = int(marker.read_text())
     assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
     runs = _runs(repo, "runner_fault")

@@ -16,11 +16,14 @@ Experiments are YAML files under experiments/ that name notebooks and parameter 
 by side, one kernel each: --jobs, default one per core), logs every run to MLflow (a local store mlruns.db unless MLFLOW_TRACKING_URI is set) and updates
 reports/index.html after each notebook (notebook, HTML, results.json and index change
 together). A failing notebook is reported and the others go on; the exit code is then 1.
-Refused before anything runs (exit code 2): a malformed experiment file (shapes, types,
-ranges, model names, paths outside the repository) or a tracking store that cannot be
-reached or written. SIGINT / SIGTERM stop the running notebooks, mark their MLflow runs
-KILLED, keep the finished reports and exit 130 / 143. A second run of the same
-experiment waits for the first (or, with --no-wait, is refused).
+Refused before anything runs (exit code 2, one line): a malformed experiment file (YAML
+syntax, aliases, deep nesting, non-string keys, more runs than --max-runs, shapes, types,
+ranges, model names, paths outside the repository, notebooks that break the nbformat
+schema), an unreadable results.json, or a tracking store that cannot be reached, written
+or does not answer as MLflow. Each notebook runs in a process of its own; one running
+longer than --timeout fails. SIGINT / SIGTERM / SIGHUP stop the running notebooks, mark
+their MLflow runs KILLED, keep the finished reports and exit 130 / 143 / 129. A second
+run of the same experiment waits for the first (or, with --no-wait, is refused).
 """
 
 EPILOG = """\
@@ -43,7 +46,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (e.g. --timeout 3600)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
+    from recsys_study.runner.run import DEFAULT_TIMEOUT
+    from recsys_study.runner.spec import DEFAULT_MAX_RUNS
+
     parser = argparse.ArgumentParser(prog="recsys-study", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
                      help="notebooks run side by side, each in its own kernel (default: one per core, at most 4; "
                           "1 runs them one after another). Results do not depend on it.")
+    run.add_argument("--max-runs", type=_positive_int, default=DEFAULT_MAX_RUNS, metavar="N",
+                     help=f"refuse a file whose runs and grids expand to more than N runs (default {DEFAULT_MAX_RUNS})")
+    run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                     help=f"a notebook still running after SECONDS is stopped and fails (default {DEFAULT_TIMEOUT:g})")
     run.add_argument("--no-wait", action="store_true",
                      help="refuse (exit 2) instead of waiting when the same experiment is already running")
     lst = sub.add_parser("list", help="list experiments and their runs")
@@ -80,20 +100,20 @@ def main(argv: list[str] | None = None) -> int:
         from recsys_study import tracking
 
         try:
-            exp = experiments.load_experiment(args.experiment, quick=args.quick)
+            exp = experiments.load_experiment(args.experiment, quick=args.quick, max_runs=args.max_runs)
             results = experiments.run_experiment(exp, only=args.only, reports_dir=args.reports_dir,
                                                  report=not args.no_report, wait=not args.no_wait,
-                                                 jobs=args.jobs)
+                                                 jobs=args.jobs, timeout=args.timeout)
         except (experiments.ExperimentSpecError, tracking.TrackingStoreError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt as err:  # experiments.Interrupted for SIGINT/SIGTERM during the runs
+        except KeyboardInterrupt as err:  # experiments.Interrupted for SIGINT/SIGTERM/SIGHUP during the runs
             signum = getattr(err, "signum", signal.SIGINT)
             print(f"interrupted by {signal.Signals(signum).name}: the running notebooks were stopped and their MLflow "
                   "runs marked KILLED; reports of finished runs are kept.", file=sys.stderr)
             if argv is None:  # the recsys-study process itself (not a caller of main): leave now
-                # the kernel is dead, the runs are ended and the reports renamed; the interpreter's teardown
-                # (nbclient's at-exit kernel clean-up, MLflow's threads) took 5-20 s on a loaded machine
+                # the notebooks' processes are gone, the runs ended and the reports renamed; the interpreter's
+                # teardown (MLflow's threads) would only add seconds
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(128 + signum)

@@ -381,11 +381,13 @@ HTTP_ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUES
 def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
     """Check, within about ``timeout`` seconds, that the tracking store at ``uri`` can take runs; return the URI.
 
-    ``http(s)://``: a TCP connection and one REST call (``experiments/search``) each bounded by ``timeout``;
-    MLflow's HTTP retries are then lowered (``HTTP_ENV_DEFAULTS``, unless already set) so that a server
-    lost during the run fails fast too. ``sqlite:///PATH``: an existing database must open for writing
+    ``http(s)://``: a TCP connection and one REST call (``experiments/search``) each bounded by ``timeout``,
+    whose answer must be MLflow's JSON (an HTTP error or another server's page is refused); MLflow's HTTP
+    retries are then lowered (``HTTP_ENV_DEFAULTS``, unless already set) so that a server lost during the
+    run fails fast too, and MLflow's own client makes the same call. ``sqlite:///PATH``: an existing database must open for writing
     (a table created and rolled back), a new one needs an existing, writable folder. ``file:`` or a plain path: the folder
-    (or its nearest existing parent) must be writable. Other schemes are not checked.
+    (or its nearest existing parent) must be writable. Any other scheme must be one MLflow's client can
+    search experiments with (an unknown scheme is refused).
     Raises TrackingStoreError with one line naming the URI and the fix.
     """
     import sqlite3
@@ -408,24 +410,33 @@ def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
                 f"tracking store {uri} is unreachable ({err.strerror or err}); start the MLflow server "
                 f"(mlflow server --host {parsed.hostname} --port {port}) or {fix_env}.") from None
         url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/search?max_results=1"
+        not_mlflow = f"does not answer as an MLflow tracking server at {url}"
         try:
             with urllib.request.urlopen(url, timeout=timeout) as answer:
-                answer.read(1)
-        except urllib.error.HTTPError as err:  # it answered: only a refusal or a server error stops the run
+                body = answer.read(1_000_000)
+        except urllib.error.HTTPError as err:  # any refusal: the runs would fail the same way, later
             if err.code in (401, 403):
                 raise TrackingStoreError(
                     f"tracking store {uri} refuses access (HTTP {err.code}); set MLFLOW_TRACKING_TOKEN or "
                     f"MLFLOW_TRACKING_USERNAME/PASSWORD, or {fix_env}.") from None
-            if err.code >= 500:
-                raise TrackingStoreError(
-                    f"tracking store {uri} answers with a server error (HTTP {err.code}); check the MLflow "
-                    f"server's log, or {fix_env}.") from None
-        except (urllib.error.URLError, OSError) as err:
+            kind = "a server error" if err.code >= 500 else "an error"
             raise TrackingStoreError(
-                f"tracking store {uri} does not answer as an MLflow server ({err}); check the address or "
-                f"{fix_env}.") from None
+                f"tracking store {uri} {not_mlflow} ({kind}: HTTP {err.code}); check the address and the MLflow "
+                f"server's log, or {fix_env}.") from None
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise TrackingStoreError(
+                f"tracking store {uri} {not_mlflow} ({err}); check the address or {fix_env}.") from None
+        try:
+            answer_ok = isinstance(json.loads(body), dict)
+        except ValueError:
+            answer_ok = False
+        if not answer_ok:
+            raise TrackingStoreError(
+                f"tracking store {uri} {not_mlflow} (the answer is not MLflow's JSON); check the address or "
+                f"{fix_env}.")
         for key, value in HTTP_ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
+        _check_with_mlflow(uri, fix_env)
         return uri
     if scheme == "sqlite":
         path = Path(urllib.parse.unquote(uri[len("sqlite:///"):]).split("?")[0])
@@ -461,7 +472,19 @@ def check_store(uri: str | None = None, *, timeout: float = 3.0) -> str:
         existing = next(p for p in (path, *path.parents) if p.exists())
         _check_writable_dir(existing, uri, fix_env)
         return uri
+    _check_with_mlflow(uri, fix_env)  # another scheme (databricks, a plugin's): MLflow's own client must take it
     return uri
+
+
+def _check_with_mlflow(uri: str, fix_env: str) -> None:
+    """Make the call the runs will make first (search experiments) with MLflow's client; raise one line if it fails."""
+    mlflow = _mlflow()
+    try:
+        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as err:  # an unknown scheme, a server that is not MLflow, a plugin that fails
+        first = " ".join(str(err).split())[:200]
+        raise TrackingStoreError(
+            f"tracking store {uri} cannot be used by MLflow ({type(err).__name__}: {first}); {fix_env}.") from None
 
 
 def _init_sqlite_store(path: Path, uri: str, fix_env: str) -> None:
