@@ -5,8 +5,7 @@ training timestamp (user d's (d, y) row, so that a per-user t0 would give other 
 
     row        rating   t0 − t    2^(−Δ/1 day)   rating · decay
     a w           4      2 days       1/4             1
-    a w (again)   2      1 day        1/2             1      -> a_aw = 2 (summed), H_aw = 1 (binary)
-    a x           2      1 day        1/2             1
+    a x           2      1 day        1/2             1      (a's latest row: weight 1 with a per-user t0)
     b w           5      1 day        1/2             5/2
     b x           1      3 days       1/8             1/8
     b y           3      2 days       1/4             3/4
@@ -38,7 +37,7 @@ T0 = 1_000_000_000
 ITEMS = ["w", "x", "y", "z"]
 USERS = ["a", "b", "c", "d"]
 ROWS = [  # user, item, rating, days before t0
-    ("a", "w", 4.0, 2), ("a", "w", 2.0, 1), ("a", "x", 2.0, 1),
+    ("a", "w", 4.0, 2), ("a", "x", 2.0, 1),
     ("b", "w", 5.0, 1), ("b", "x", 1.0, 3), ("b", "y", 3.0, 2),
     ("c", "x", 4.0, 4), ("c", "z", 2.0, 1),
     ("d", "y", 1.0, 0), ("d", "z", 4.0, 2),
@@ -68,11 +67,12 @@ SIMILARITY = {
                                           [0, L23, 0, 2]],
 }
 # a_ui with T = 1 day (the table above), and without decay (ratings summed)
-AFFINITY = [[2, 1, 0, 0], [5 / 2, 1 / 8, 3 / 4, 0], [0, 1 / 4, 0, 1], [0, 0, 1, 1]]
-AFFINITY_NO_DECAY = [[6, 2, 0, 0], [5, 1, 3, 0], [0, 4, 0, 2], [0, 0, 1, 4]]
+AFFINITY = [[1, 1, 0, 0], [5 / 2, 1 / 8, 3 / 4, 0], [0, 1 / 4, 0, 1], [0, 0, 1, 1]]
+AFFINITY_NO_DECAY = [[4, 2, 0, 0], [5, 1, 3, 0], [0, 4, 0, 2], [0, 0, 1, 4]]
+DECAY_ONLY = [[1 / 4, 1 / 2, 0, 0], [1 / 2, 1 / 8, 1 / 4, 0], [0, 1 / 16, 0, 1 / 2], [0, 0, 1, 1 / 4]]  # no ratings
 # s_u = a_u S for Jaccard with T = 1 day, summed by hand; e.g. s_bx = 5/2 · 2/3 + 1/8 · 1 + 3/4 · 1/4 = 95/48
 SCORES_JACCARD = [
-    [8 / 3, 7 / 3, 11 / 12, 1 / 4],
+    [5 / 3, 5 / 3, 7 / 12, 1 / 4],
     [17 / 6, 95 / 48, 155 / 96, 9 / 32],
     [1 / 6, 1 / 2, 19 / 48, 17 / 16],
     [1 / 3, 1 / 2, 4 / 3, 4 / 3],
@@ -120,7 +120,7 @@ def test_cooccurrence_and_every_similarity_by_hand(storage):
     for kind, expected in SIMILARITY.items():
         model = SAR(similarity=kind, time_decay_days=1.0).fit(frame())
         assert (model.scoring_matrix_ is model.similarity_) == (storage == "sparse")
-        np.testing.assert_array_equal(item_matrix(model, model.cooccurrence_), COUNTS)  # binary H: a w counts once
+        np.testing.assert_array_equal(item_matrix(model, model.cooccurrence_), COUNTS)  # H binary, not the ratings
         np.testing.assert_array_equal(model.item_frequencies_[model.item_index_.get_indexer(ITEMS)], [2, 3, 2, 2])
         stored = item_matrix(model, model.similarity_)
         finite = np.isfinite(np.asarray(expected, dtype=float))
@@ -143,11 +143,11 @@ def test_decayed_affinity_uses_one_global_t0():
     # half-life 2 days: (c, x), 4 days old, weighs 4 · 2^-2 = 1
     two = SAR(time_decay_days=2.0).fit(frame())
     assert user_matrix(two, two.affinity_)[2, 1] == pytest.approx(1.0, abs=1e-12)
-    # no ratings: 1 per row, decayed: a w = 1/4 + 1/2
+    # no ratings: 1 per row, decayed
     ones = SAR(time_decay_days=1.0, use_ratings=False).fit(frame())
-    assert user_matrix(ones, ones.affinity_)[0, 0] == pytest.approx(0.75, abs=1e-12)
+    np.testing.assert_allclose(user_matrix(ones, ones.affinity_), DECAY_ONLY, **TOL)
     implicit = SAR(time_decay_days=1.0).fit(frame((USER, ITEM, TIMESTAMP)))
-    assert user_matrix(implicit, implicit.affinity_)[0, 0] == pytest.approx(0.75, abs=1e-12)
+    np.testing.assert_allclose(user_matrix(implicit, implicit.affinity_), DECAY_ONLY, **TOL)
     # datetimes give the same weights as seconds
     dated = frame()
     dated[TIMESTAMP] = pd.to_datetime(dated[TIMESTAMP], unit="s")
@@ -159,10 +159,10 @@ def test_scores_and_recommendations_by_hand(storage):
     model = SAR(similarity="jaccard", time_decay_days=1.0).fit(frame())
     np.testing.assert_allclose(all_scores(model), SCORES_JACCARD, **TOL)
     recs = model.recommend(USERS, k=4)
-    # a saw w, x: y (11/12) then z (1/4); b saw w, x, y: z; c saw x, z: y (19/48) before w (1/6); d: x, w
+    # a saw w, x: y (7/12) then z (1/4); b saw w, x, y: z; c saw x, z: y (19/48) before w (1/6); d: x, w
     assert recs.groupby(USER)[ITEM].apply(list).to_dict() == {"a": ["y", "z"], "b": ["z"], "c": ["y", "w"],
                                                               "d": ["x", "w"]}
-    np.testing.assert_allclose(recs[SCORE], [11 / 12, 1 / 4, 9 / 32, 19 / 48, 1 / 6, 1 / 2, 1 / 3], **TOL)
+    np.testing.assert_allclose(recs[SCORE], [7 / 12, 1 / 4, 9 / 32, 19 / 48, 1 / 6, 1 / 2, 1 / 3], **TOL)
     # every other similarity: s = a S with the hand matrices above (finite where a S is)
     for kind in ("counts", "lift", "cosine", "inclusion_index", "lexicographers_mutual_information"):
         got = all_scores(SAR(similarity=kind, time_decay_days=1.0).fit(frame()))
@@ -177,9 +177,9 @@ def test_mutual_information_is_minus_infinity_unless_every_item_of_the_user_co_o
     expected_c = [NEG, 0.25 * L43 + L23, 0.25 * L23 + 0.0, 0.25 * L23 + 1.0]
     assert got[2, 0] == NEG
     np.testing.assert_allclose(got[2, 1:], expected_c[1:], **TOL)
-    # a has w and x: z does not co-occur with w
+    # a has w and x (1 each): z does not co-occur with w; y: MI_wy + MI_xy = 0 + log2(2/3)
     assert got[0, 3] == NEG
-    np.testing.assert_allclose(got[0, 2], 2 * 0.0 + 1 * L23, **TOL)
+    np.testing.assert_allclose(got[0, 2], L23, **TOL)
     # −∞ is never recommended: a gets y alone
     assert model.recommend(["a"], k=4)[ITEM].tolist() == ["y"]
 

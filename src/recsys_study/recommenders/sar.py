@@ -14,7 +14,7 @@ An item-item model in three steps, each as in Microsoft Recommenders' single-nod
    C = Hᵀ H (C_ij = number of users with both i and j, C_ii = d_i = users of i), and entries
    below ``threshold`` are set to 0, the diagonal included (their ``C.multiply(C >= threshold)``).
 3. Similarity S from C and its (thresholded) diagonal d, entry by entry where C_ij > 0
-   (the measures of their ``python_utils``; Aggarwal 2016, §3.3 and §4.3, for the measures):
+   (the measures of their ``python_utils``; Aggarwal 2016 for the measures):
 
        counts                              S_ij = C_ij                         (their "cooccurrence")
        jaccard                             S_ij = C_ij / (d_i + d_j − C_ij)
@@ -30,9 +30,11 @@ An item-item model in three steps, each as in Microsoft Recommenders' single-nod
 Matched to Microsoft Recommenders 1.2.1 (``benchmarks/sar_peer.py`` fits both on the ml-100k split
 of their benchmark and compares the scores, the top-10 lists and the times): the same affinity
 (the same float64 operations: ``np.power(0.5, (t0 − t) / (T · 86400))`` times the rating, summed per
-pair), the same thresholded counts, the same divisions, and the same product (users and items are
-indexed by first appearance in the training frame, as theirs are, so that a_u S adds the same
-terms in the same order). Differences, each deliberate:
+pair), the same thresholded counts, the same divisions (their ``C / (d_i + d_j − C)`` on a scipy
+sparse C is C ⊙ (1 / (d_i + d_j − C)) in scipy, so ours multiplies by the reciprocal too), and the
+same product (users and items are indexed by first appearance in the training frame, as theirs
+are, so that a_u S adds the same terms in the same order): the scores are bitwise theirs (scipy
+1.17). Differences, each deliberate:
 
 - ``mutual_information`` takes their n = ``cooccurrence.shape[0]``, the number of ITEMS (not of
   users, the n of textbook pointwise mutual information), and their −∞ at pairs that never
@@ -47,10 +49,10 @@ terms in the same order). Differences, each deliberate:
   0 / 0 = NaN in its row and column (lift, cosine, inclusion index, mutual information; Jaccard
   between two such items), which makes the whole score row of any user who has that item NaN.
   We give those pairs similarity 0 (C_ij = 0 there anyway).
-- H is binary even for repeated (user, item) rows without time decay (they add the rows' ones;
-  their ``fit`` asks for a frame without duplicates). Their ``normalize`` (a per-user affine
-  rescaling of the scores to the rating range, which leaves each ranking unchanged) is not
-  implemented.
+- Repeated (user, item) rows, should they reach the model (their ``fit`` asks for a frame without
+  duplicates): a_ui sums the rows' decayed ratings (their groupby sum), and H stays binary (without
+  decay their hits matrix would count each row). Their ``normalize`` (a per-user affine rescaling of
+  the scores to the rating range, which leaves each ranking unchanged) is not implemented.
 
 Published parameters (Microsoft Recommenders' ml-100k benchmark, ``examples/06_benchmarks``:
 ``similarity_type="jaccard"``, ``time_decay_coefficient=30``, ``timedecay_formula=True``,
@@ -89,7 +91,7 @@ SIMILARITIES = ("counts", "jaccard", "lift", "cosine", "inclusion_index", "mutua
 
 
 def cooccurrence(hits: sp.spmatrix, threshold: float = 1) -> sp.csr_matrix:
-    """Return C = Hᵀ H (float64, canonical CSR) of the binary user-item matrix H, entries < threshold dropped."""
+    """Return C = Hᵀ H (float64 CSR) of the binary user-item matrix H, entries below ``threshold`` dropped."""
     h = sp.csr_matrix(hits, dtype=np.float64)
     c = (h.T.tocsr() @ h).tocsr()  # SpGEMM's output: no duplicates (column order within a row unsorted)
     if threshold > 1:
@@ -111,17 +113,18 @@ def similarity_matrix(c: sp.csr_matrix, kind: str) -> sp.csr_matrix:
         return c.copy()
     d = c.diagonal()
     d_i, d_j, v = d[c.tocoo().row], d[c.indices], c.data
-    # the operations, operands and order of Microsoft Recommenders' python_utils (same float64 results)
+    # the float64 operations of Microsoft Recommenders' python_utils on their sparse C: scipy computes
+    # sparse / dense as C.multiply(1 / dense), so C_ij times the reciprocal (bitwise their values)
     if kind == "jaccard":
-        data = v / (d_j + d_i - v)
+        data = v * (1.0 / (d_j + d_i - v))
     elif kind == "lift":
-        data = v / (d_j * d_i)
+        data = v * (1.0 / (d_j * d_i))
     elif kind == "cosine":
-        data = v / np.sqrt(d_j * d_i)
+        data = v * (1.0 / np.sqrt(d_j * d_i))
     elif kind == "inclusion_index":
-        data = v / np.minimum(d_j, d_i)
+        data = v * (1.0 / np.minimum(d_j, d_i))
     else:  # mutual information: log2(n · lift), n = the number of items (theirs: cooccurrence.shape[0])
-        data = np.log2(c.shape[0] * (v / (d_j * d_i)))
+        data = np.log2(c.shape[0] * (v * (1.0 / (d_j * d_i))))
         if kind == "lexicographers_mutual_information":
             data = v * data
     return sp.csr_matrix((data, c.indices.copy(), c.indptr.copy()), shape=c.shape)
