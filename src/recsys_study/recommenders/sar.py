@@ -33,8 +33,9 @@ of their benchmark and compares the scores, the top-10 lists and the times): the
 pair), the same thresholded counts, the same divisions (their ``C / (d_i + d_j − C)`` on a scipy
 sparse C is C ⊙ (1 / (d_i + d_j − C)) in scipy, so ours multiplies by the reciprocal too), and the
 same product (users and items are indexed by first appearance in the training frame, as theirs
-are, so that a_u S adds the same terms in the same order): the scores are bitwise theirs (scipy
-1.17). Differences, each deliberate:
+are, so that a_u S adds the same terms in the same order): on ml-100k the scores of every
+similarity but the lexicographers' are bitwise theirs (scipy 1.17, numpy 2.4), and so are the
+top-10 lists up to the order of tied items. Differences, each deliberate:
 
 - ``mutual_information`` takes their n = ``cooccurrence.shape[0]``, the number of ITEMS (not of
   users, the n of textbook pointwise mutual information), and their −∞ at pairs that never
@@ -43,8 +44,9 @@ are, so that a_u S adds the same terms in the same order): the scores are bitwis
   on co-occurring pairs, then −∞ wherever the user has an item that does not co-occur with i.
 - ``lexicographers_mutual_information``: their function documents C ⊙ MI (element-wise), but SAR
   passes it a scipy sparse *matrix*, for which ``*`` is the matrix product, so their SAR computes
-  C · MI (a product over items, mostly −∞). We take the documented element-wise form with its
-  limit 0 at C_ij = 0 (C log C → 0; their element-wise form gives 0 · −∞ = NaN there).
+  C · MI (a product over items: on ml-100k every one of its scores is −∞). We take the documented
+  element-wise form with its limit 0 at C_ij = 0 (C log C → 0; their element-wise form gives
+  0 · −∞ = NaN there).
 - With ``threshold > 1`` an item used by fewer than ``threshold`` users has d_i = 0: they divide
   0 / 0 = NaN in its row and column (lift, cosine, inclusion index, mutual information; Jaccard
   between two such items), which makes the whole score row of any user who has that item NaN.
