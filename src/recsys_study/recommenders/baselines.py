@@ -44,6 +44,7 @@ class MostPopular(Recommender):
     """Rank items by their number of training interactions (the same list for every user)."""
 
     name = "most_popular"
+    search_space: dict = {}  # nothing to tune: the tuner scores it once
 
     def __init__(self):
         pass

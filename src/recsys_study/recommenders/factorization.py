@@ -1,4 +1,4 @@
-"""Latent-factor models: explicit biased MF (SGD) and implicit-feedback ALS / BPR via ``implicit``.
+"""Latent-factor models: explicit biased MF (SGD), implicit-feedback ALS via ``implicit``, and BPR.
 
 - ``BiasedMF`` ("FunkSVD" with biases; Koren, Bell & Volinsky, IEEE Computer 2009, eq. 5):
   r̂_ui = μ + b_u + b_i + p_uᵀ q_i, learnt by stochastic gradient descent on
@@ -9,12 +9,20 @@
   preference p_ui with confidence c_ui (Hu et al.: 1 + α r_ui); wraps ``implicit``'s CPU solver,
   whose confidence on an observed pair is c_ui = α x_ui itself (1 on unobserved pairs;
   tests/test_foldin.py solves its normal equations by hand).
-- ``ImplicitBPR`` (Rendle et al., UAI 2009): pairwise ranking loss, ``implicit``'s CPU solver.
+- ``ImplicitBPR`` (Rendle et al., UAI 2009): pairwise ranking loss, by default our compiled SGD,
+  Cornac's BPR step for step (negatives drawn uniformly from all items, item biases);
+  ``solver="implicit"`` wraps ``implicit``'s CPU solver, whose negatives are drawn in proportion to
+  item popularity. On ml-100k's published split (per-item 75/25, 2021 realisation, seed 42) at
+  Cornac's settings (200 factors, 200 epochs, step 0.01, λ 0.001) NDCG@10 is 0.442 with uniform
+  negatives, 0.187 with popularity-drawn ones and 0.184 with ``implicit``; the best of a 48-point
+  grid of ``implicit`` settings reached 0.371, and ``implicit`` peaks near 0.37 at every step size
+  tried: as its epochs go on, the lists drift to the long tail (ARP@10 333 → 77 by epoch 200 with
+  popularity-drawn negatives) while held-out MovieLens films are mostly popular ones.
 
 ALS solves every user's (item's) least-squares problem independently, so its factors do not
 depend on the thread count (tests/test_foldin.py checks 1 against 2 threads): it uses one
-thread per core by default (``num_threads=0``). BPR's Hogwild updates are only reproducible on
-one thread, so it stays at ``num_threads=1``.
+thread per core by default (``num_threads=0``). ``implicit``'s BPR Hogwild updates are only
+reproducible on one thread, so it stays at ``num_threads=1``; our SGD runs on one thread.
 """
 
 from __future__ import annotations
@@ -173,6 +181,13 @@ class ImplicitALS(_ImplicitWrapper):
     """
 
     name = "als"
+    #: what the tuner searches (recsys_study.protocol.tuning): latent size, ridge penalty, confidence scale, sweeps
+    search_space = {
+        "factors": {"type": "int", "low": 16, "high": 256, "log": True},
+        "regularization": {"type": "float", "low": 1e-3, "high": 100.0, "log": True},
+        "alpha": {"type": "float", "low": 0.1, "high": 100.0, "log": True},
+        "iterations": {"type": "int", "low": 5, "high": 50},
+    }
 
     def __init__(self, *, factors: int = 100, regularization: float = 0.01, alpha: float = 1.0,
                  iterations: int = 15, use_ratings: bool = False, num_threads: int = 0, seed: int = 42):
@@ -208,21 +223,54 @@ class ImplicitALS(_ImplicitWrapper):
         )
 
 
-class ImplicitBPR(_ImplicitWrapper):
-    """Bayesian personalised ranking (Rendle et al. 2009) through ``implicit.cpu.bpr``.
+@jit
+def _bpr_epoch(users, items, indptr, indices, positives, negatives, user_factors, item_factors, item_bias,
+               lr, reg, reg_bias):  # pragma: no cover - jitted
+    """One BPR pass: for each drawn training pair (u, i) and drawn item j, skip j if u has it, else one SGD
+    step on ln σ(x_uij), x_uij = b_i − b_j + p_u·(q_i − q_j). Returns (steps with x_uij > 0, skipped)."""
+    correct = 0
+    skipped = 0
+    n_factors = user_factors.shape[1]
+    for s in range(positives.shape[0]):
+        pair = positives[s]
+        u = users[pair]
+        i = items[pair]
+        j = negatives[s]
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        while lo < hi:  # binary search of j in u's sorted items
+            mid = (lo + hi) // 2
+            if indices[mid] < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < indptr[u + 1] and indices[lo] == j:
+            skipped += 1
+            continue
+        x = item_bias[i] - item_bias[j]
+        for f in range(n_factors):
+            x += user_factors[u, f] * (item_factors[i, f] - item_factors[j, f])
+        z = 1.0 / (1.0 + np.exp(x))  # σ(−x): the gradient weight of ln σ(x)
+        if z < 0.5:
+            correct += 1
+        for f in range(n_factors):
+            pu = user_factors[u, f]
+            qi = item_factors[i, f]
+            qj = item_factors[j, f]
+            user_factors[u, f] += lr * (z * (qi - qj) - reg * pu)
+            item_factors[i, f] += lr * (z * pu - reg * qi)
+            item_factors[j, f] += lr * (-z * pu - reg * qj)
+        item_bias[i] += lr * (z - reg_bias * item_bias[i])
+        item_bias[j] += lr * (-z - reg_bias * item_bias[j])
+    return correct, skipped
 
-    Parameters
-    ----------
-    factors, learning_rate, regularization, iterations : as in ``implicit`` (its defaults).
-    use_ratings, seed : as in :class:`ImplicitALS`.
-    num_threads : int
-        Solver threads (1 = reproducible: BPR's parallel SGD updates race otherwise).
-    """
+
+class _ImplicitLibraryBPR(_ImplicitWrapper):
+    """implicit's CPU BPR behind ``ImplicitBPR(solver="implicit")`` (its item bias is its last factor)."""
 
     name = "bpr"
 
-    def __init__(self, *, factors: int = 100, learning_rate: float = 0.01, regularization: float = 0.01,
-                 iterations: int = 100, use_ratings: bool = False, num_threads: int = 1, seed: int = 42):
+    def __init__(self, *, factors, learning_rate, regularization, iterations, use_ratings, num_threads, seed):
         self.factors = factors
         self.learning_rate = learning_rate
         self.regularization = regularization
@@ -239,3 +287,116 @@ class ImplicitBPR(_ImplicitWrapper):
             factors=self.factors, learning_rate=self.learning_rate, regularization=self.regularization,
             iterations=self.iterations, num_threads=self.num_threads, random_state=self.seed,
         )
+
+
+class ImplicitBPR(Recommender):
+    """Bayesian personalised ranking (Rendle et al., UAI 2009) for implicit feedback.
+
+    Maximises Σ ln σ(x_ui − x_uj) − λ‖Θ‖² over triples (u, i, j), i an item u interacted with and j one
+    u did not, with x_ui = b_i + p_uᵀ q_i, by stochastic gradient ascent.
+
+    ``solver="sgd"`` (default) is Cornac's BPR step for step: an epoch draws as many (u, i) pairs as
+    there are training pairs, uniformly with replacement, and for each a negative j uniformly from all
+    items (a j the user has is skipped); item biases b_i; factors initialised U(−0.5, 0.5)/factors,
+    biases 0; one learning rate, no schedule. Compiled with numba, float64, one thread: the same seed
+    gives the same factors. ``negatives="popularity"`` draws j in proportion to its training count
+    instead: the scheme of ``implicit``'s BPR (j = the item of a random training pair).
+    ``solver="implicit"`` wraps ``implicit.cpu.bpr`` as it is (popularity-drawn negatives, float32,
+    Hogwild threads). On ml-100k's published split ``implicit`` stays ~0.07 NDCG@10 or more below
+    the uniform sampler whatever its settings (module docstring): the popularity-drawn negatives push
+    popular items down, and on MovieLens held-out films are mostly popular ones.
+
+    Parameters
+    ----------
+    factors : int
+        Latent dimension.
+    learning_rate : float
+        SGD step.
+    regularization : float
+        L2 penalty λ on the factors and the item biases.
+    iterations : int
+        Epochs.
+    negatives : {"uniform", "popularity"}
+        How the sgd solver draws the negative item (``implicit`` always draws by popularity).
+    solver : {"sgd", "implicit"}
+    use_ratings : bool
+        Unused by BPR's binary objective; kept for the ``implicit`` wrapper's signature.
+    num_threads : int
+        Threads of the ``implicit`` solver (1 = reproducible); the sgd solver runs on one thread.
+    seed : int
+        Seeds the initial factors and the draws.
+    """
+
+    name = "bpr"
+    thread_safe_scoring = True  # numpy products on fitted state only
+    #: what the tuner searches (recsys_study.protocol.tuning): latent size, SGD step, L2 penalty, epochs
+    search_space = {
+        "factors": {"type": "int", "low": 16, "high": 256, "log": True},
+        "learning_rate": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
+        "regularization": {"type": "float", "low": 1e-5, "high": 0.1, "log": True},
+        "iterations": {"type": "int", "low": 20, "high": 250, "log": True},
+    }
+    SOLVERS = ("sgd", "implicit")
+    NEGATIVES = ("uniform", "popularity")
+
+    def __init__(self, *, factors: int = 100, learning_rate: float = 0.01, regularization: float = 0.01,
+                 iterations: int = 100, negatives: str = "uniform", solver: str = "sgd", use_ratings: bool = False,
+                 num_threads: int = 1, seed: int = 42):
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+        self.negatives = negatives
+        self.solver = solver
+        self.use_ratings = use_ratings
+        self.num_threads = num_threads
+        self.seed = seed
+
+    def _fit(self, user_items, *, train, items) -> None:
+        if self.solver not in self.SOLVERS:
+            raise ValueError(f"BPR solver={self.solver!r}: use one of {list(self.SOLVERS)}")
+        if self.negatives not in self.NEGATIVES:
+            raise ValueError(f"BPR negatives={self.negatives!r}: use one of {list(self.NEGATIVES)}")
+        if self.solver == "implicit":
+            if self.negatives != "popularity":
+                warnings.warn("implicit's BPR always draws negatives by popularity; negatives="
+                              f"{self.negatives!r} is not applied", stacklevel=3)
+            lib = _ImplicitLibraryBPR(factors=self.factors, learning_rate=self.learning_rate,
+                                      regularization=self.regularization, iterations=self.iterations,
+                                      use_ratings=self.use_ratings, num_threads=self.num_threads, seed=self.seed)
+            lib._fit(user_items, train=train, items=items)
+            self.model_ = lib.model_
+            self.user_factors_, self.item_factors_ = lib.user_factors_, lib.item_factors_
+            self.item_bias_ = None  # implicit keeps it in the last factor (the user side holds 1)
+            return
+        x = sp.csr_matrix(user_items)
+        x.sort_indices()
+        n_users, n_items = x.shape
+        factors = int(self.factors)
+        users = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(x.indptr))
+        items_ = x.indices.astype(np.int64)
+        indptr = x.indptr.astype(np.int64)
+        rng = np.random.default_rng(self.seed)
+        self.user_factors_ = (rng.random((n_users, factors)) - 0.5) / factors
+        self.item_factors_ = (rng.random((n_items, factors)) - 0.5) / factors
+        self.item_bias_ = np.zeros(n_items)
+        nnz = len(items_)
+        self.train_auc_ = []
+        for _ in range(int(self.iterations)):
+            if nnz == 0:
+                break
+            positives = rng.integers(0, nnz, nnz)
+            if self.negatives == "uniform":
+                negatives = rng.integers(0, n_items, nnz)
+            else:
+                negatives = items_[rng.integers(0, nnz, nnz)]
+            correct, skipped = _bpr_epoch(users, items_, indptr, items_, positives, negatives, self.user_factors_,
+                                          self.item_factors_, self.item_bias_, float(self.learning_rate),
+                                          float(self.regularization), float(self.regularization))
+            self.train_auc_.append(correct / max(nnz - skipped, 1))
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        scores = self.user_factors_[user_idx] @ self.item_factors_.T
+        if self.item_bias_ is not None:
+            scores += self.item_bias_[None, :]
+        return scores

@@ -65,6 +65,11 @@ class RP3Beta(Recommender):
 
     name = "rp3beta"
     thread_safe_scoring = True  # BLAS / sparse products on fitted state only
+    #: what the tuner searches (recsys_study.protocol.tuning): transition exponent α, popularity penalty β
+    search_space = {
+        "alpha": {"type": "float", "low": 0.1, "high": 2.0},
+        "beta": {"type": "float", "low": 0.0, "high": 1.0},
+    }
 
     def __init__(self, *, alpha: float = 1.0, beta: float = 0.3, k: int = 200):
         self.alpha = alpha

@@ -150,6 +150,8 @@ class EASE(Recommender):
 
     name = "ease"
     thread_safe_scoring = True  # BLAS / sparse products on fitted state only
+    #: what the tuner searches (recsys_study.protocol.tuning): the ridge penalty λ
+    search_space = {"l2": {"type": "float", "low": 1.0, "high": 10000.0, "log": True}}
 
     SOLVERS = ("auto", "gram", "woodbury")
 

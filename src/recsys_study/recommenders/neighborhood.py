@@ -310,6 +310,12 @@ def _weighted_mean_offsets(sim_rows: sp.csr_matrix, centred_rows: sp.csr_matrix,
 class _KNN(Recommender):
     predicts_ratings = True
     thread_safe_scoring = True  # BLAS / sparse products on fitted state only
+    #: what the tuner searches (recsys_study.protocol.tuning): neighbourhood size, shrinkage, similarity
+    search_space = {
+        "k": {"type": "int", "low": 5, "high": 500, "log": True},
+        "shrinkage": {"type": "float", "low": 0.0, "high": 100.0},
+        "similarity": {"type": "categorical", "choices": list(SIMILARITIES)},
+    }
 
     def __init__(self, *, k: int = 50, similarity: str = "cosine", shrinkage: float = 0.0,
                  min_similarity: float = 0.0, num_threads: int = 0):
