@@ -67,6 +67,11 @@ def _mlflow():
     return mlflow
 
 
+def client():
+    """Return an ``mlflow.MlflowClient`` of the store in force: the public way to read runs and their artifacts."""
+    return _mlflow().MlflowClient(tracking_uri())
+
+
 def experiment_id(name: str) -> str:
     """Return the id of experiment ``name``, creating it (with a project-local artifact store) if needed."""
     mlflow = _mlflow()
@@ -482,7 +487,7 @@ def _check_with_mlflow(uri: str, fix_env: str) -> None:
     try:
         mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
     except Exception as err:  # an unknown scheme, a server that is not MLflow, a plugin that fails
-        first = " ".join(str(err).split())[:200]
+        first = " ".join(str(err).split())[:400]
         raise TrackingStoreError(
             f"tracking store {uri} cannot be used by MLflow ({type(err).__name__}: {first}); {fix_env}.") from None
 
