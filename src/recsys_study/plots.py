@@ -67,3 +67,30 @@ def series_over_time(frame: pd.DataFrame, x: str, ys: list[str], *, title: str):
     axes[0, 0].set_title(title)
     fig.tight_layout()
     return fig
+
+
+def metric_intervals(board: pd.DataFrame, *, metric: str, order: list[str]):
+    """Mean and 95 % interval of ``metric`` per model (rows, in ``order`` top to bottom), one panel per dataset;
+    the best mean of each panel in orange.
+
+    ``board`` has columns ``dataset, model, mean, lower, upper`` (one row per dataset and model).
+    """
+    datasets = list(dict.fromkeys(board["dataset"]))
+    y = np.arange(len(order))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(min(11.0, 2.0 + 4.5 * len(datasets)), 1.0 + 0.22 * len(order)),
+                             sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], datasets):
+        rows = board[board["dataset"] == name].set_index("model").reindex(order)
+        below = (rows["mean"] - rows["lower"]).clip(lower=0).fillna(0)
+        above = (rows["upper"] - rows["mean"]).clip(lower=0).fillna(0)
+        best = rows["mean"] == rows["mean"].max()
+        for mask, color in ((~best, "#4c72b0"), (best, "#dd8452")):
+            ax.errorbar(rows["mean"][mask], y[mask.to_numpy()], xerr=[below[mask], above[mask]], fmt="o", ms=4,
+                        color=color, ecolor=color, elinewidth=1.5, capsize=2)
+        ax.set_xlabel(f"{metric}: mean, 95 % CI")
+        if name:
+            ax.set_title(name)
+    axes[0, 0].set_yticks(y, order)
+    axes[0, 0].set_ylim(len(order) - 0.5, -0.5)
+    fig.tight_layout()
+    return fig
