@@ -2,8 +2,9 @@
 
 It builds the site from a small fixture, follows every link of the index, and checks that each page
 loads, that no image is broken, that formulas are typeset by the local MathJax (no raw ``$...$``
-left), that nothing was requested from the network, and that the leaderboard has one row per model.
-A screenshot of the index is saved beside the fixture (``site_index.png``).
+left), that nothing was requested from the network, and that the leaderboard has one row per model and fits
+a laptop screen. Screenshots of the index and of the leaderboard are saved beside the fixture
+(``site_index.png``, ``site_leaderboard.png``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from _site_fixture import FORMULA, MODELS, make_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
+LAPTOP = {"width": 1366, "height": 768}
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 RAW_MATH = re.compile(r"\$[^$\s][^$]{0,200}\$")
@@ -135,4 +137,22 @@ def test_leaderboard_has_one_row_per_model(site, browser):
     rows = page.evaluate("() => Array.from(document.querySelectorAll('#leaderboard tr.model td:first-child'))"
                          ".map(td => td.innerText)")
     assert sorted(rows) == sorted(MODELS)
+    page.close()
+
+
+def test_leaderboard_leads_with_its_figure_above_the_fold_and_its_table_fits_a_laptop_screen(site, browser):
+    page = browser.new_page(viewport=LAPTOP)
+    page.goto((site.parent / "leaderboard.html").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(site.parent.parent.parent / "site_leaderboard.png"))
+    figure = page.evaluate("""() => { const img = document.getElementById('leaderboard-figure');
+        const r = img.getBoundingClientRect();
+        return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, natural: img.naturalWidth}; }""")
+    assert figure["natural"] > 0 and figure["top"] >= 0 and figure["bottom"] <= LAPTOP["height"], figure
+    assert figure["right"] - figure["left"] > LAPTOP["width"] / 2, figure  # seen at a glance, not a thumbnail
+    fits = page.evaluate("""() => { const t = document.getElementById('leaderboard').getBoundingClientRect();
+        return {table: t.right, body: document.body.getBoundingClientRect().right,
+                scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth}; }""")
+    assert fits["table"] <= fits["body"] + 1 and fits["scroll"] <= fits["width"], fits  # no horizontal overflow
+    assert page.evaluate("() => document.querySelector('details').open") is False  # the other metrics, one click away
     page.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -10,8 +9,11 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from _site_fixture import MODELS, make_reports
+from _site_fixture import DATASETS, METRICS, MODELS, make_reports
+from recsys_study.reports import build_index
 from recsys_study import site as S
+from recsys_study.reporting.formatting import estimate
+from recsys_study.reporting.leaderboard import COMPACT, read_leaderboard
 
 
 def test_p_values_never_print_as_zero():
@@ -40,6 +42,21 @@ def test_headline_pairs_values_with_their_confidence_interval():
     assert [lab for lab, *_ in S.headline({"records": run["records"]})] == ["NDCG", "AUC"]
 
 
+def test_an_estimate_is_rounded_to_the_second_significant_digit_of_its_interval():
+    assert estimate(0.33512, 0.31832, 0.35192) == "0.335 ± 0.017"
+    assert estimate(81.0, 76.95, 85.05) == "81.0 ± 4.0"
+    assert estimate(0.3, 0.25, 0.4) == "0.30 [0.25, 0.40]"  # not symmetric: both bounds
+    assert estimate(0.3, 0.29, 0.31, places=4) == "0.3000 ± 0.0100"
+    assert estimate(0.3, float("nan"), float("nan")) == "0.3000"
+
+
+def test_a_leaderboard_csv_without_a_dataset_column_reads_the_dataset_from_the_metric_label(tmp_path):
+    (tmp_path / "leaderboard.csv").write_text("model,metric,mean,lower,upper\nease,NDCG@10 (ml-100k),0.3,0.29,0.31\n"
+                                              "ease,Recall@10,0.2,,\n")
+    board = read_leaderboard(tmp_path)
+    assert board[["dataset", "metric"]].values.tolist() == [["ml-100k", "NDCG@10"], ["", "Recall@10"]]
+
+
 class _Refs(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -53,8 +70,9 @@ class _Refs(HTMLParser):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    reports = make_reports(tmp_path_factory.mktemp("site"))
-    return reports, S.build_site(reports)
+    folder = make_reports(tmp_path_factory.mktemp("site"))
+    build_index(folder)
+    return folder, S.build_site(folder)
 
 
 def test_every_reference_of_every_page_is_a_local_file_that_exists(built):
@@ -80,6 +98,22 @@ def test_every_reference_of_every_page_is_a_local_file_that_exists(built):
     assert "ndcg_best = " not in notebook  # record payloads are for the index, not the page
 
 
+def test_the_public_site_shows_no_per_user_rows(built):
+    reports, index = built
+    for page in index.parent.rglob("*.html"):
+        if "_static" not in page.parts:
+            assert "per_user" not in page.read_text(), page  # not even a link to a per-user table
+    (run_page,) = [p for p in (index.parent / "mlflow").glob("*.html") if "tables/table.csv" in p.read_text()]
+    assert "1 per-user table kept in the MLflow store" in run_page.read_text()
+
+
+def test_text_from_manifests_is_escaped_on_every_page(built):
+    reports, index = built
+    for page in (index, reports / "index.html"):
+        text = page.read_text()
+        assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text, page
+
+
 def test_index_shows_the_question_labelled_numbers_and_the_key_figure(built):
     reports, index = built
     text = index.read_text()
@@ -88,15 +122,37 @@ def test_index_shows_the_question_labelled_numbers_and_the_key_figure(built):
     assert (index.parent / "figures" / "demo__study.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_leaderboard_has_one_row_per_model_with_mean_and_interval_from_the_csv(built):
+def test_leaderboard_leads_with_its_figure_then_headline_metrics_then_the_rest_folded(built):
     reports, index = built
     page = (index.parent / "leaderboard.html").read_text()
-    rows = re.findall(r'<tr class="model"><td>([^<]+)</td>(.*?)</tr>', page)
-    assert [name for name, _ in rows] == MODELS
-    with (reports / "runs" / "comparison" / "leaderboard.csv").open() as fh:
-        first = next(csv.DictReader(fh))
-    mean, lower, upper = (float(first[c]) for c in ("mean", "lower", "upper"))
-    assert f"{mean:.4g} [{lower:.4g}, {upper:.4g}]" in rows[0][1]
+    figure = re.search(r'<img id="leaderboard-figure" src="([^"]+)"', page)
+    assert figure and (index.parent / figure.group(1)).read_bytes().lstrip().startswith(b"<?xml")  # an SVG
+    assert page.index("leaderboard-figure") < page.index('id="leaderboard"') < page.index("<details")
+    compact = page[page.index('id="leaderboard"'):page.index("</table>", page.index('id="leaderboard"'))]
+    rows = re.findall(r'<tr class="model"><td>([^<]+)</td>(.*?)</tr>', compact)
+    board = read_leaderboard(reports)
+    first = board[(board["dataset"] == DATASETS[0]) & (board["metric"] == "NDCG@10")]
+    assert [name for name, _ in rows] == first.sort_values("mean", ascending=False)["model"].tolist()
+    assert sorted(name for name, _ in rows) == sorted(MODELS)
+    best = first.loc[first["mean"].idxmax()]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', rows[0][1])
+    assert len(cells) == len(COMPACT) * len(DATASETS)
+    assert cells[0] == f"{best['mean']:.4f} ± {best['upper'] - best['mean']:.4f}"
+    # every metric of every dataset once on the page: the headline ones in the table, the rest folded
+    headers = re.findall(r"<th>([^<]+@10)</th>", page)
+    assert sorted(headers) == sorted(METRICS * len(DATASETS))
+    assert re.findall(r"<th>([^<]+@10)</th>", page[page.index("<details"):]) == [
+        m for m in METRICS if m not in COMPACT] * len(DATASETS)
+    assert "The comparison study" not in page  # comparison.md is linked, not shown a second time
+
+
+def test_the_reports_index_shows_the_runs_and_the_headline_leaderboard(built):
+    folder, _ = built
+    text = (folder / "index.html").read_text()
+    assert "Comparison leaderboard" in text and "<code>ndcg_best</code> = 0.25" in text and "study.html" in text
+    board = read_leaderboard(folder)
+    best = board[board["metric"] == "NDCG@10"].sort_values("mean").iloc[-1]
+    assert f"{best['mean']:.4f} [{best['lower']:.4f}, {best['upper']:.4f}]" in text
 
 
 def test_mlflow_run_page_shows_fingerprint_commit_and_artifact_links(built):
