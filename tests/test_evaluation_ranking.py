@@ -328,3 +328,20 @@ def test_segment_metrics_restrict_one_match_and_equal_scoring_each_subset_alone(
         alone = ranking_metrics(recs, truth.iloc[np.unique(labels.index[labels == segment])], 5, names)
         for name in names:
             pd.testing.assert_series_equal(got[segment][name], alone[name], check_exact=False, atol=1e-15, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["precision", "recall", "ndcg", "map", "map_ir", "mrr", "hit_rate", "serendipity",
+                                  "auc"])
+def test_an_empty_truth_raises_instead_of_an_empty_series(name, hand):
+    recs, truth = hand
+    empty = truth.iloc[:0]
+    before = recs.copy()
+    extra = {"serendipity": {"item_popularity": pd.Series({"a": 3}), "seen": truth.iloc[:0]},
+             "auc": {"n_items": 10}}.get(name, {})
+    with pytest.raises(DataValidationError) as err:
+        get_metric(name).fn(recs, empty, 4, **extra)
+    assert str(err.value) == (
+        "truth: no relevant (user, item) row, so there is no user to average over (the result would be an empty "
+        "Series, its mean NaN); pass the relevant test rows: check the test part and the rating threshold that "
+        "selected them.")
+    pd.testing.assert_frame_equal(recs, before)

@@ -8,7 +8,8 @@ any rating threshold before. Conventions shared by all metrics:
 
 - only rows with ``rank <= k`` count; ``rank`` is the position in the list;
 - the result has one value per user present in ``truth`` (index name ``user``, sorted);
-  a user without recommendations scores 0, users only in ``recs`` are ignored;
+  a user without recommendations scores 0, users only in ``recs`` are ignored; an empty
+  ``truth`` raises (a mean over zero users is undefined);
 - relevance is binary.
 
 All computation is vectorised: the lists are matched against the truth once on integer codes
@@ -99,6 +100,12 @@ def _hits_per_user(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> _Hits:
     k = _check_k(k)
     require_columns(truth, (USER, ITEM), source="truth")
     require_columns(recs, (USER, ITEM, RANK), source="recs")
+    if len(truth) == 0:
+        raise DataValidationError(
+            "truth: no relevant (user, item) row, so there is no user to average over (the result would be an "
+            "empty Series, its mean NaN); pass the relevant test rows: check the test part and the rating "
+            "threshold that selected them."
+        )
     t_user, users = pd.factorize(truth[USER], sort=True)
     users = pd.Index(users, name=USER)
     rank_all = recs[RANK].to_numpy()
