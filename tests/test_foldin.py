@@ -119,3 +119,33 @@ def test_items_unknown_at_fit_time_are_ignored(data):
     plain = model.recommend_for_history(_history(data, user)[[ITEM]], k=10)
     extra = pd.concat([_history(data, user)[[ITEM]], pd.DataFrame({ITEM: [-1, -2]})])
     pd.testing.assert_frame_equal(model.recommend_for_history(extra, k=10), plain)
+
+
+@pytest.mark.parametrize("name", ["ease", "item_knn", "rp3beta", "als"])
+def test_a_history_with_no_known_item_gets_the_unknown_user_fallback_and_says_so(data, name, caplog):
+    model = registry.make(name).fit(data[[USER, ITEM]])
+    cold = model.recommend(["nobody"], k=10).drop(columns=USER).reset_index(drop=True)
+    assert cold[ITEM].tolist() == model.item_index_[np.argsort(-model.item_popularity_, kind="stable")[:10]].tolist()
+    for history in (pd.DataFrame({ITEM: []}), pd.DataFrame({ITEM: [-1, -2], RATING: [5.0, 4.0]})):
+        before = history.copy()
+        with caplog.at_level("INFO", logger="recsys_study.recommenders.base"):
+            caplog.clear()
+            got = model.recommend_for_history(history, k=10)
+        pd.testing.assert_frame_equal(got, cold)  # popularity, not the first ten item ids with score 0
+        assert (got[SCORE] > 0).all()
+        assert f"{name}: a history with no item known at fit time ({len(history)} row(s)) gets the cold-user " \
+               "fallback" in caplog.text
+        pd.testing.assert_frame_equal(history, before)
+
+
+def test_a_model_that_does_not_fold_in_refuses_every_history_even_an_empty_one(data):
+    from recsys_study.recommenders.base import CapabilityError
+
+    bpr = registry.make("bpr", iterations=1).fit(data[[USER, ITEM]])
+    assert not bpr.folds_in
+    for history in (pd.DataFrame({ITEM: []}), _history(data, data[USER].iloc[0])):
+        with pytest.raises(CapabilityError) as err:
+            bpr.recommend_for_history(history)
+        assert str(err.value) == (
+            "ImplicitBPR cannot score a new history without refitting (it declares folds_in = False); refit it "
+            "on the history, or use a model that folds in (e.g. als, item_knn, ease, rp3beta).")

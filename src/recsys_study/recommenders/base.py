@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from recsys_study.constants import ITEM, RANK, RATING, SCORE, USER
+from recsys_study.data.schema import DataValidationError, check_id_types, id_kind, plain, validate_interactions
 from recsys_study.recommenders.threads import n_threads
 from recsys_study.recommenders.topk import top_k_excluding
 
@@ -47,6 +48,10 @@ class NotFittedError(RuntimeError):
     """Raised when ``recommend`` or ``predict`` is called before ``fit``."""
 
 
+class CapabilityError(NotImplementedError):
+    """Raised when a model is asked for what its declared capabilities say it cannot do."""
+
+
 class Recommender:
     """Base class of every recommender.
 
@@ -55,7 +60,14 @@ class Recommender:
     name : str
         The registry name.
     predicts_ratings : bool
-        True for explicit-rating models that implement ``_predict``.
+        True for explicit-rating models that implement ``_predict`` (``predict`` refuses otherwise).
+    folds_in : bool
+        True when ``recommend_for_history`` scores a new history without refitting
+        (``_score_history``); a class that defines ``_score_history`` declares it unless it sets
+        ``folds_in = False``. The others refuse with :class:`CapabilityError`.
+    forgets_users : bool
+        True when ``forget(users)`` removes users exactly, as if they had never been in
+        ``train``; no built-in model does (refit without their rows instead).
     item_universe : {"train", "catalogue"}
         "train": only items seen in training can be recommended (collaborative models).
         "catalogue": every item of the ``items`` frame passed to ``fit`` can be
@@ -81,9 +93,16 @@ class Recommender:
 
     name: str = "base"
     predicts_ratings: bool = False
+    folds_in: bool = False
+    forgets_users: bool = False
     item_universe: str = "train"
     batch_size: int = 2048
     thread_safe_scoring: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "folds_in" not in cls.__dict__ and "_score_history" in cls.__dict__:
+            cls.folds_in = True  # defining the fold-in is declaring it
 
     # -- scikit-learn style parameter access -------------------------------------------
     @classmethod
@@ -102,12 +121,30 @@ class Recommender:
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None, *,
-            users: pd.DataFrame | None = None):
+            users: pd.DataFrame | None = None, duplicates: str = "error",
+            rating_scale: tuple[float, float] | None = None):
         """Learn from ``train`` (user, item[, rating]), optional ``items`` and ``users``; return self.
 
+        ``train`` is checked first (:func:`~recsys_study.data.schema.validate_interactions`, no
+        copy when it passes): duplicate (user, item) pairs are refused unless ``duplicates``
+        ("last", "mean", "sum") asks to merge them; missing or infinite ratings are refused, and
+        ratings outside ``rating_scale`` when one is given; ids must be of one kind, in ``items``
+        too. ``train`` itself is never modified.
         ``users`` (a users frame: ``user`` plus side features such as age, gender, occupation)
         is kept as ``users_`` for the models that use demographics; the others ignore it.
         """
+        source = f"{type(self).__name__}.fit"
+        train = validate_interactions(train, source=f"{source}(train)", rating_scale=rating_scale,
+                                      duplicates=duplicates, allow_extra=True, require_rating=False, copy=False)
+        if items is not None and ITEM in items.columns and len(items):
+            check_id_types(items, [ITEM], source=f"{source}(items)")
+            ours, theirs = id_kind(train[ITEM]), id_kind(items[ITEM])
+            if ours and theirs and ours != theirs:
+                raise DataValidationError(
+                    f"{source}(items): the items frame's ids are {theirs} (e.g. {plain(items[ITEM].iloc[0])!r}) but "
+                    f"train's are {ours} (e.g. {plain(train[ITEM].iloc[0])!r}), so no item would match; give both "
+                    "frames the same id type."
+                )
         self.users_ = users
         users = pd.Index(pd.unique(train[USER]), name=USER)
         train_items = pd.unique(train[ITEM])
@@ -238,13 +275,29 @@ class Recommender:
         the factor models fold the user in (their least-squares user factors given the fitted
         item factors; Hu, Koren & Volinsky 2008, eq. 4), the item-based models score x directly
         (x B for EASE, x Sᵀ for item kNN, x W for RP3beta). ``exclude_seen`` skips the history's
-        items. Same ranking and tie rule as ``recommend``.
+        items. Same ranking and tie rule as ``recommend``. A history with no item known at fit
+        time (empty, or all new items) says nothing about the user: it gets the fallback of a
+        user unknown at fit time in ``recommend`` (``_cold_scores``, popularity by default),
+        logged at INFO. A model that does not fold in (``folds_in`` False) raises
+        :class:`CapabilityError`, whatever the history.
         """
         self._check_fitted()
         if k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
+        if not self.folds_in:
+            raise CapabilityError(
+                f"{type(self).__name__} cannot score a new history without refitting (it declares "
+                "folds_in = False); refit it on the history, or use a model that folds in (e.g. als, item_knn, "
+                "ease, rp3beta)."
+            )
         row = self._history_row(history)
-        frame = self._top_k(pd.Index([0]), self._score_history(row), k, row if exclude_seen else None)
+        if row.nnz == 0:
+            log.info("%s: a history with no item known at fit time (%d row(s)) gets the cold-user fallback "
+                     "(_cold_scores: most popular items unless the model uses side information)", self.name,
+                     len(history))
+            frame = self._top_k(pd.Index([0]), self._cold_scores(pd.Index([None], dtype=object)), k, None)
+        else:
+            frame = self._top_k(pd.Index([0]), self._score_history(row), k, row if exclude_seen else None)
         return frame.drop(columns=USER).reset_index(drop=True)
 
     def _history_row(self, history: pd.DataFrame) -> sp.csr_matrix:
@@ -266,9 +319,18 @@ class Recommender:
 
     def _score_history(self, row: sp.csr_matrix) -> np.ndarray:
         """Return the (1, n_items) scores of a user whose training row would be ``row`` (no refit)."""
-        raise NotImplementedError(
-            f"{type(self).__name__} cannot score a new history without refitting; refit it, or use a "
-            "model with real-time updating (als, item_knn, ease, rp3beta)."
+        raise NotImplementedError(f"{type(self).__name__} declares folds_in but does not implement _score_history.")
+
+    # -- forgetting ------------------------------------------------------------------------
+    def forget(self, users) -> Recommender:
+        """Remove ``users`` exactly, as if their rows had never been in ``train``; return self.
+
+        Only models that declare ``forgets_users`` implement it; the others raise
+        :class:`CapabilityError` (refit on the data without those users' rows instead).
+        """
+        raise CapabilityError(
+            f"{type(self).__name__} cannot forget a user exactly (it declares forgets_users = False); refit it "
+            "on the training data without that user's rows."
         )
 
     # -- rating prediction --------------------------------------------------------------
