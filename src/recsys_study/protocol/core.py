@@ -25,6 +25,8 @@ Conventions
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
@@ -35,6 +37,7 @@ import pandas as pd
 
 from recsys_study import tracking
 from recsys_study.constants import GENRES, ITEM, RATING, USER
+from recsys_study.data.schema import DataValidationError, id_kind, plain, validate_interactions
 from recsys_study.evaluation import genre_features, get_metric, per_user_rating_errors, ranking_metrics
 from recsys_study.evaluation.ranking import ranking_metrics_by_segment
 from recsys_study.evaluation.stats import bootstrap_ci
@@ -363,6 +366,45 @@ class Comparison:
         return sub.groupby(USER)[VALUE].mean().sort_index()
 
 
+def validated_split(split, *, rating_scale: tuple[float, float] | None = None, duplicates: str = "error",
+                    source: str = "compare"):
+    """Return ``split`` with its train and test parts checked by ``validate_interactions``.
+
+    The same object when both parts pass unchanged (no copy); a shallow copy holding the merged
+    parts when ``duplicates`` merges pairs. Also refused: an empty test part, and train and
+    test ids of different kinds (numbers in one, text in the other: nothing would match).
+    """
+    if len(split.test) == 0:
+        raise DataValidationError(
+            f"{source}: the split's test part is empty (0 rows), so no model can be scored; make the split "
+            "again with a larger test part, or from data whose users have more than one rating."
+        )
+    parts = {}
+    for part in ("train", "test"):
+        frame = getattr(split, part)
+        checked = validate_interactions(frame, source=f"{source}(split.{part})", rating_scale=rating_scale,
+                                        duplicates=duplicates, allow_extra=True, require_rating=False, copy=False)
+        if checked is not frame:
+            parts[part] = checked
+    train, test = parts.get("train", split.train), parts.get("test", split.test)
+    for col in (USER, ITEM):
+        kinds = id_kind(train[col]), id_kind(test[col])
+        if None not in kinds and kinds[0] != kinds[1]:
+            raise DataValidationError(
+                f"{source}: split.train's {col!r} ids are {kinds[0]} (e.g. {plain(train[col].iloc[0])!r}) but "
+                f"split.test's are {kinds[1]} (e.g. {plain(test[col].iloc[0])!r}), so nothing would match; give both "
+                "parts one id type."
+            )
+    if not parts:
+        return split
+    if dataclasses.is_dataclass(split):
+        return dataclasses.replace(split, **parts)
+    out = copy.copy(split)
+    for part, frame in parts.items():
+        setattr(out, part, frame)
+    return out
+
+
 def model_label(spec) -> str:
     """Return the display label of a model spec: its ``label`` or its algorithm name."""
     if isinstance(spec, Recommender):
@@ -387,19 +429,26 @@ def compare(models: Mapping[str, Recommender | dict] | Sequence[dict], split, *,
             k: int | None = None, metrics: Sequence[str] | None = None, relevance=None,
             items: pd.DataFrame | None = None, users: pd.DataFrame | None = None, segments: Sequence[str] = (),
             log: bool = True, experiment: str | None = None, dataset=None, measure_memory: bool = False,
-            keep_models: bool = True, run_prefix: str = "", extra_params: dict | None = None) -> Comparison:
+            keep_models: bool = True, run_prefix: str = "", extra_params: dict | None = None,
+            rating_scale: tuple[float, float] | None = None, duplicates: str = "error") -> Comparison:
     """Fit, recommend and score several models on one split under one protocol; return a :class:`Comparison`.
 
     ``models`` maps label -> model or registry spec, or is a list of specs (labelled by
     :func:`model_label`). ``protocol`` (or ``k``/``metrics``/``relevance`` to build one) is the
     same for every model. ``segments``: kinds from :data:`SEGMENT_KINDS`. With ``log``, one MLflow
     run per model records the protocol, hyperparameters, summary and per-user table.
+    The split's train and test parts are checked first (:func:`validated_split`): ratings must lie
+    in ``rating_scale`` (default: ``dataset.rating_scale`` when a Dataset is given, else any finite
+    value); duplicate pairs are refused unless ``duplicates`` ("last", "mean", "sum") merges them.
     """
     protocol = as_protocol(protocol, k=k, metrics=metrics, relevance=relevance)
     if not isinstance(models, Mapping):
         models = {model_label(spec): spec for spec in models}
     if not models:
         raise ProtocolError("compare needs at least one model.")
+    if rating_scale is None:
+        rating_scale = getattr(dataset, "rating_scale", None)
+    split = validated_split(split, rating_scale=rating_scale, duplicates=duplicates)
     ctx = build_context(split, protocol, items=items, segments=segments)
     results = []
     for label, spec in progress(models.items(), desc="models", total=len(models)):
@@ -421,15 +470,18 @@ def compare(models: Mapping[str, Recommender | dict] | Sequence[dict], split, *,
 def evaluate(model: Recommender | dict, split, *, protocol: Protocol | None = None, k: int | None = None,
              metrics: Sequence[str] | None = None, relevance=None, items: pd.DataFrame | None = None,
              users: pd.DataFrame | None = None, label: str | None = None, log: bool = True,
-             experiment: str | None = None, dataset=None) -> pd.DataFrame:
+             experiment: str | None = None, dataset=None, rating_scale: tuple[float, float] | None = None,
+             duplicates: str = "error") -> pd.DataFrame:
     """Return the per-(user, metric) frame ``model, user, metric, value`` of one model on ``split``.
 
-    The same path as :func:`compare` with one model; ``frame.attrs["summary"]`` holds the summary
-    row (metric label -> value, relevance rule, catalogue size, wall times).
+    The same path as :func:`compare` with one model (the split checked the same way);
+    ``frame.attrs["summary"]`` holds the summary row (metric label -> value, relevance rule,
+    catalogue size, wall times).
     """
     label = label or model_label(model)
     comparison = compare({label: model}, split, protocol=protocol, k=k, metrics=metrics, relevance=relevance,
-                         items=items, users=users, log=log, experiment=experiment, dataset=dataset)
+                         items=items, users=users, log=log, experiment=experiment, dataset=dataset,
+                         rating_scale=rating_scale, duplicates=duplicates)
     frame = comparison.per_user
     frame.attrs["summary"] = comparison.summary.iloc[0].to_dict()
     frame.attrs["relevance"] = comparison.protocol.relevance.name
