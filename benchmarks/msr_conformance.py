@@ -25,6 +25,9 @@ their loader reads ``u.data``) as parquet to a temporary directory and runs
     re-sort each list by its ``prediction``, so they get ``11 - rank`` (no ties).
 (d) Timing: their splitter and ours on ml-100k (item, seed 42), median of 5 runs after a warm-up,
     each in its own process (theirs in the peer venv), one thread.
+(e) The committed peer lists (``experiments/peers/ml100k_published.parquet``, ``make peers``): every
+    recorded split's labels are rebuilt by our splitter (SHA-256 as recorded), and our metrics of each
+    stored list equal the MSR metrics recorded for it in the ``.json`` beside it, to 1e-12.
 
     python benchmarks/msr_conformance.py [--peer-python .venv-peers/bin/python]
 """
@@ -51,7 +54,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
 from _report import add_section  # noqa: E402
-from published_peers import MSR_COLS, load_in_file_order, msr_train_order  # noqa: E402
+from published_peers import META_PATH, MSR_COLS, RECS_PATH, load_in_file_order, msr_train_order  # noqa: E402
 
 from recsys_study.constants import ITEM, RANK, USER  # noqa: E402
 from recsys_study.evaluation import map_at_k, map_ir_at_k, ndcg_at_k, precision_at_k, recall_at_k  # noqa: E402
@@ -140,6 +143,31 @@ def compare_metrics(lists: pd.DataFrame, test: pd.DataFrame, theirs: dict) -> li
     return rows
 
 
+def check_stored_peers(df: pd.DataFrame) -> list[dict]:
+    """(e) Rebuild each recorded split and score each stored peer list with our metrics; compare with the record."""
+    import hashlib
+
+    if not (RECS_PATH.exists() and META_PATH.exists()):
+        return []
+    recs, meta = pd.read_parquet(RECS_PATH), json.loads(META_PATH.read_text())
+    rows, truths = [], {}
+    for name, spec in meta["splits"].items():
+        labels = stratified_labels(df, ratio=spec["ratio"], min_rating=spec["min_rating"], filter_by=spec["filter_by"],
+                                   seed=spec["seed"], realisation=spec["realisation"])
+        same = hashlib.sha256(labels.astype(np.int8).tobytes()).hexdigest() == spec["labels_sha256"]
+        rows.append({"check": "e", "what": f"split {name} rebuilt", "abs diff": 0.0 if same else np.inf,
+                     "result": "labels SHA-256 as recorded" if same else "labels DIFFER from the recorded split",
+                     "pass": same})
+        truths[name] = df[labels == 2][[USER, ITEM]]
+    for fit in meta["fits"]:
+        lists = recs[(recs["model"] == fit["model"]) & (recs["split"] == fit["split"])]
+        diff = max(abs(float(fn(lists, truths[fit["split"]], K).mean()) - fit["metrics"][name])
+                   for name, fn in METRICS.items())
+        rows.append({"check": "e", "what": f"{fit['model']} on {fit['split']}: 5 metrics", "abs diff": diff,
+                     "result": f"max |ours - recorded MSR| {diff:.2g}", "pass": diff <= TOL})
+    return rows
+
+
 def time_ours(df: pd.DataFrame, realisation: str) -> dict:
     fn = lambda: stratified_labels(df, ratio=0.75, min_rating=1, filter_by="item", seed=42,  # noqa: E731
                                    realisation=realisation)
@@ -223,8 +251,9 @@ def main(argv=None) -> int:
                    {"check": "d", "splitter": "ours, stratified_labels realisation='2021'",
                     "median s": time_ours(df, "2021")["median_s"]}]
 
+    stored_rows = check_stored_peers(df)
     splits_table, metrics_table = pd.DataFrame(split_rows), pd.DataFrame(metric_rows)
-    timing_table = pd.DataFrame(timing)
+    timing_table, stored_table = pd.DataFrame(timing), pd.DataFrame(stored_rows)
     print("(a), (b) splitters, row for row (ml-100k, ratio 0.75, min_rating 1):")
     print(splits_table.to_string(index=False))
     print("\n(c) metrics on the same top-10 lists (1.2.1 seed-42 item split; every test rating relevant):")
@@ -233,7 +262,13 @@ def main(argv=None) -> int:
     print(f"    max |ours - MSR| = {max_diff:.3g} (tolerance {TOL:g}); " + notes[0])
     print("\n(d) splitter wall time, ml-100k, filter_by item, seed 42 (median of 5 after a warm-up):")
     print(timing_table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    failed = [r for r in split_rows + metric_rows if not r["pass"]]
+    if stored_rows:
+        print(f"\n(e) the committed peer lists ({RECS_PATH.relative_to(ROOT)}): {len(stored_rows)} checks, max |ours - "
+              f"recorded MSR metric| = {stored_table['abs diff'].max():.3g}, "
+              f"{int((~stored_table['pass']).sum())} failing")
+    else:
+        print(f"\n(e) skipped: {RECS_PATH.relative_to(ROOT)} is absent (make peers)")
+    failed = [r for r in split_rows + metric_rows + stored_rows if not r["pass"]]
 
     table = pd.concat([
         splits_table.assign(what=lambda t: "split " + t["realisation"] + " " + t["filter_by"] + ":"
@@ -246,6 +281,7 @@ def main(argv=None) -> int:
                                                       f"|diff| {r['abs diff']:.2g}", axis=1)),
         timing_table.assign(what=lambda t: "time " + t["splitter"],
                             result=lambda t: t["median s"].map(lambda v: f"{v * 1000:.1f} ms"), **{"pass": True}),
+        stored_table if stored_rows else None,
     ], ignore_index=True)[["check", "what", "result", "pass"]]
     versions = split121["versions"]
     add_section(
@@ -255,9 +291,12 @@ def main(argv=None) -> int:
                "`stratified_labels` against their `python_stratified_split`, row for row, and the order of the parts "
                f"they return. (c): max |ours - MSR| = {max_diff:.2g} over 5 metrics x 3 lists (tolerance {TOL:g}); "
                "their `map` is our `map_ir_at_k`, their `map_at_k` our `map_at_k`. " + notes[0]
-               + " (d): one thread, each side in its own process. "
+               + " (d): one thread, each side in its own process. (e): the committed peer lists of `make peers` "
+               "scored by our metrics against the recorded MSR metrics"
+               + (f" ({len(stored_rows)} checks)." if stored_rows else ": skipped, the files are absent.") + " "
                + ("All checks pass." if not failed else f"{len(failed)} checks FAIL.")),
         data={"max_abs_metric_diff": max_diff, "tolerance": TOL, "versions": versions,
+              "max_abs_stored_peer_diff": float(stored_table["abs diff"].max()) if stored_rows else None,
               "versions_2021": split2021["versions"] if split2021 else None,
               "timing": timing, "failed": failed, "seconds": time.perf_counter() - started},
     )
