@@ -211,6 +211,13 @@ def test_load_tuned_returns_buildable_specs_and_refuses_a_stale_file(tmp_path):
         load_tuned("ml-100k", path=path)
 
 
+def test_the_committed_tuned_file_is_fresh():
+    """experiments/tuned.json covers every model of the study with its current search space (else: make tune)."""
+    for context in TUNING_CONTEXTS:
+        specs = load_tuned(context)
+        assert len(specs) == len(study_specs(context))
+
+
 def test_tune_all_help_explains_itself(capsys):
     from recsys_study.protocol import tune_all
 
