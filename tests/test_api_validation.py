@@ -188,7 +188,6 @@ def test_a_ratings_file_with_one_non_numeric_user_is_refused_with_the_row(tmp_pa
 
 # ------------------------------------------------------------------ make_split
 
-@pytest.mark.xfail(strict=True, reason="make_split does not call validate_interactions yet")
 def test_make_split_refuses_a_duplicate_pair():
     with pytest.raises(DataValidationError, match=r"^make_split\(df\): 1 duplicate \(user, item\) pair\(s\)"):
         rs.make_split(pd.DataFrame(REPRO), "random", test_frac=0.4, seed=0)

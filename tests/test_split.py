@@ -375,3 +375,16 @@ def test_new_user_split_holds_out_every_rating_of_a_share_of_users():
     assert new_user_split(df, user_frac=0.2, seed=3).test.equals(split.test)
     with pytest.raises(ValueError, match="user_frac"):
         new_user_split(df, user_frac=1.0)
+
+
+def test_make_split_refuses_an_empty_test_part_and_says_why():
+    from recsys_study.data.schema import DataValidationError
+    from recsys_study.split import make_split
+
+    one_each = pd.DataFrame({"user": [1, 2, 3], "item": [10, 20, 30], "rating": [4.0, 3.0, 5.0]})
+    with pytest.raises(DataValidationError) as err:
+        make_split(one_each, "user_stratified", seed=1)
+    assert str(err.value) == (
+        "make_split(kind='user_stratified'): the test part is empty: 3 of 3 users have a single rating (it stays "
+        "in training), and 0 test rows were dropped because their user or item never occurs in training; use data "
+        "with more ratings per user, or a larger test_frac.")

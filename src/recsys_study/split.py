@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_study.constants import ITEM, TIMESTAMP, USER
+from recsys_study.data.schema import DataValidationError, validate_interactions
 
 SEGMENT = "segment"
 
@@ -323,12 +324,24 @@ def make_split(df: pd.DataFrame, kind: str = "user_stratified", *, test_frac: fl
     ``leave_last_out`` holds out each user's latest rating (``test_frac`` and ``valid_frac``
     are not used; its validation part is the rating before it when ``valid_frac > 0``).
     """
+    df = validate_interactions(df, source="make_split(df)", rating_scale=None, allow_extra=True, require_rating=False,
+                               copy=False)
     if kind == "user_stratified":
-        return user_stratified_split(df, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
-    if kind == "random":
-        return random_split(df, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
-    if kind == "temporal":
-        return temporal_split(df, test_frac=test_frac, valid_frac=valid_frac)
-    if kind == "leave_last_out":
-        return leave_last_out(df, k=1, valid_k=1 if valid_frac > 0 else 0)
-    raise ValueError(f"unknown split kind {kind!r}; use one of {SPLIT_KINDS}.")
+        split = user_stratified_split(df, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
+    elif kind == "random":
+        split = random_split(df, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
+    elif kind == "temporal":
+        split = temporal_split(df, test_frac=test_frac, valid_frac=valid_frac)
+    elif kind == "leave_last_out":
+        split = leave_last_out(df, k=1, valid_k=1 if valid_frac > 0 else 0)
+    else:
+        raise ValueError(f"unknown split kind {kind!r}; use one of {SPLIT_KINDS}.")
+    if len(split.test) == 0:
+        per_user = df[USER].value_counts()
+        single = int((per_user == 1).sum())
+        cold = sum(v for key, v in split.dropped.items() if key.startswith("test_"))
+        raise DataValidationError(
+            f"make_split(kind={kind!r}): the test part is empty: {single} of {len(per_user)} users have a single "
+            f"rating (it stays in training), and {cold} test rows were dropped because their user or item never "
+            f"occurs in training; use data with more ratings per user, or a larger test_frac.")
+    return split
