@@ -88,12 +88,13 @@ class _ComponentHybrid(Recommender):
         raise NotImplementedError
 
     def fit(self, train: pd.DataFrame, items: pd.DataFrame | None = None, *,
-            users: pd.DataFrame | None = None):
+            users: pd.DataFrame | None = None, duplicates: str = "error",
+            rating_scale: tuple[float, float] | None = None):
         self._score_cache = None
         self.components_ = [build_component(s) for s in self._specs()]
         catalogue = items is not None and any(c.item_universe == "catalogue" for c in self.components_)
         self.item_universe = "catalogue" if catalogue else "train"
-        return super().fit(train, items, users=users)
+        return super().fit(train, items, users=users, duplicates=duplicates, rating_scale=rating_scale)
 
     def _fit(self, user_items, *, train, items):
         self.components_ = [fitted_component(spec, train, items, self.users_) for spec in self._specs()]
