@@ -94,13 +94,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``recsys-study``; returns the process exit code."""
     args = _parser().parse_args(argv)
-    from recsys_study import experiments, reports
+    from recsys_study import experiments  # reports (pandas) only where a page is built: refusals stay quick
 
     if args.command == "run":
+        try:  # the file is refused, if it must be, before tracking (pandas, MLflow) is imported
+            exp = experiments.load_experiment(args.experiment, quick=args.quick, max_runs=args.max_runs)
+        except experiments.ExperimentSpecError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         from recsys_study import tracking
 
         try:
-            exp = experiments.load_experiment(args.experiment, quick=args.quick, max_runs=args.max_runs)
             results = experiments.run_experiment(exp, only=args.only, reports_dir=args.reports_dir,
                                                  report=not args.no_report, wait=not args.no_wait,
                                                  jobs=args.jobs, timeout=args.timeout)
@@ -150,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {run.name:<40} {run.notebook.name}  {run.parameters}")
         return 0
     if args.command == "report":
+        from recsys_study import reports
         from recsys_study.comparison_report import write_comparison_report
         from recsys_study.site import build_site
 

@@ -30,7 +30,7 @@ _SAFE_TOKEN = re.compile(r"[A-Za-z0-9_.+-]{1,40}")
 FAILED_SUFFIX = ".failed"
 
 #: bounds of what the reader accepts, checked before anything is expanded
-MAX_FILE_BYTES = 256 * 1024
+MAX_FILE_BYTES = 64 * 1024
 MAX_DEPTH = 16
 DEFAULT_MAX_RUNS = 1000
 
@@ -57,37 +57,23 @@ class Experiment:
     runs: list[RunSpec]
 
 
-class _Refused(Exception):
-    def __init__(self, message: str, mark):
-        super().__init__(message)
-        self.mark = mark
-
-
-def _bounded_loader():
-    """PyYAML's safe loader that refuses aliases (a "billion laughs" expands them) and deep nesting.
-
-    The pure-Python composer is used (not libyaml's) so that the depth is counted before it can
-    exhaust the stack.
-    """
+def _check_events(text: str, loader) -> None:
+    """Refuse aliases (a "billion laughs" expands them) and nesting deeper than ``MAX_DEPTH``, reading the
+    parser's events before anything is composed or constructed."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        depth = 0
-
-        def compose_node(self, parent, index):
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise _Refused(f"an alias (*{event.anchor}) repeats an anchored value; aliases are not accepted, "
-                               "write the values out", event.start_mark)
-            if self.depth >= MAX_DEPTH:
-                raise _Refused(f"nested deeper than {MAX_DEPTH} levels; an experiment file needs a few", event.start_mark)
-            self.depth += 1
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    return Loader
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise ExperimentSpecError(f"line {event.start_mark.line + 1}: an alias (*{event.anchor}) repeats an "
+                                      "anchored value; aliases are not accepted, write the values out.")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExperimentSpecError(f"line {event.start_mark.line + 1}: nested deeper than {MAX_DEPTH} "
+                                          "levels; an experiment file needs a few.")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def read_yaml(path: Path):
@@ -98,10 +84,13 @@ def read_yaml(path: Path):
     if size > MAX_FILE_BYTES:
         raise ExperimentSpecError(f"{path}: {size:,} bytes is more than an experiment file may hold "
                                   f"({MAX_FILE_BYTES:,}); split it into several files.")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: a second at most
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_bounded_loader())  # noqa: S506 (a safe loader)
-    except _Refused as err:
-        raise ExperimentSpecError(f"{path}: line {err.mark.line + 1}: {err}.") from None
+        text = path.read_text(encoding="utf-8")
+        _check_events(text, loader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+    except ExperimentSpecError as err:
+        raise ExperimentSpecError(f"{path}: {err}") from None
     except UnicodeDecodeError:
         raise ExperimentSpecError(f"{path}: not valid YAML: the file is not UTF-8 text.") from None
     except yaml.YAMLError as err:
