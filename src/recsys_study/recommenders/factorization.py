@@ -184,7 +184,7 @@ class ImplicitALS(_ImplicitWrapper):
     #: what the tuner searches (recsys_study.protocol.tuning): latent size, ridge penalty, confidence scale, sweeps
     search_space = {
         "factors": {"type": "int", "low": 16, "high": 256, "log": True},
-        "regularization": {"type": "float", "low": 1e-3, "high": 100.0, "log": True},
+        "regularization": {"type": "float", "low": 1e-2, "high": 1000.0, "log": True},
         "alpha": {"type": "float", "low": 0.1, "high": 100.0, "log": True},
         "iterations": {"type": "int", "low": 5, "high": 50},
     }
@@ -334,7 +334,7 @@ class ImplicitBPR(Recommender):
         "factors": {"type": "int", "low": 16, "high": 256, "log": True},
         "learning_rate": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
         "regularization": {"type": "float", "low": 1e-5, "high": 0.1, "log": True},
-        "iterations": {"type": "int", "low": 20, "high": 250, "log": True},
+        "iterations": {"type": "int", "low": 20, "high": 400, "log": True},
     }
     SOLVERS = ("sgd", "implicit")
     NEGATIVES = ("uniform", "popularity")
