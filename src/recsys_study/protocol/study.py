@@ -179,6 +179,36 @@ class ComparisonStudy:
             text.append(f"{len(ties)} of {len(tests)} model pairs do not differ significantly at α = {alpha}.")
         return " ".join(text)
 
+    def order_change(self, dataset: str, metric: str, variants: Mapping[str, str]) -> str:
+        """Return a sentence on whether the order of models by ``metric`` changes when each model takes its variant.
+
+        ``variants`` maps a model (tuned) to the label of the same algorithm at other settings (e.g. the
+        earlier two-value grid) run on the same splits; the order is taken over the tuned models plus
+        every other model of the table, once with the tuned rows and once with the variants in their place.
+        """
+        means = self.table(dataset, [metric])[(metric, "mean")]
+        missing = [m for pair in variants.items() for m in pair if m not in means.index]
+        if missing:
+            raise ProtocolError(f"order_change: no results for {missing} on {dataset}.")
+        higher = get_metric_by_label(metric).higher_is_better
+        others = means.drop(list(variants.values()))
+        tuned = others.sort_values(ascending=not higher)
+        old = others.copy()
+        for model, variant in variants.items():
+            old[model] = means[variant]
+        old = old.sort_values(ascending=not higher)
+
+        def _order(s, names):
+            return " > ".join(f"{m} {s[m]:.3f}" for m in s.index if m in names)
+
+        names = set(variants) | set(tuned.index[:3])
+        same = [m for m in tuned.index] == [m for m in old.index]
+        moved = [m for m in variants if list(tuned.index).index(m) != list(old.index).index(m)]
+        verdict = ("The order of the models is the same under both settings."
+                   if same else f"The order changes: {', '.join(moved) or 'other models'} move.")
+        return (f"On {dataset}, tuned with the same budget: {_order(tuned, names)}; with the earlier settings of "
+                f"{', '.join(variants)} ({', '.join(variants.values())}): {_order(old, names)}. {verdict}")
+
 
 def _log_seed(comparison, tuned, tuning, *, split, dataset, name, seed, experiment, run_name) -> None:
     from recsys_study import tracking
@@ -293,18 +323,3 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
                            segments=pd.concat(segs, ignore_index=True) if segs else pd.DataFrame(),
                            tuned=pd.DataFrame(tuned_rows), wall_time_s=time.perf_counter() - start,
                            anchor=pd.DataFrame(anchored) if anchored else None)
-
-
-def published_ml100k() -> pd.DataFrame:
-    """Return Microsoft Recommenders' published ml-100k benchmark (per-user 75/25, seed 42, top 10).
-
-    MAP (their AP over all relevant items: our MAP-IR), nDCG@10, Precision@10, Recall@10 of their
-    ``benchmarks/movielens`` table for BiVAE, BPR, SAR, LightGCN and NCF. Typed in from the
-    published table, not computed here.
-    """
-    rows = {"BiVAE": (0.146126, 0.475077, 0.411771, 0.219145), "BPR": (0.105365, 0.389948, 0.349841, 0.181807),
-            "SAR": (0.110591, 0.382461, 0.330753, 0.176385), "LightGCN": (0.088526, 0.419846, 0.379626, 0.144336),
-            "NCF": (0.107720, 0.396118, 0.347296, 0.180775)}
-    return pd.DataFrame.from_dict(rows, orient="index",
-                                  columns=["MAP-IR@10", "NDCG@10", "Precision@10", "Recall@10"]).rename_axis(
-                                      "published (Microsoft Recommenders)")
