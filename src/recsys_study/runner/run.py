@@ -127,7 +127,7 @@ def _end_runs(experiment: str, filter_string: str, status: str, note: str | None
     from recsys_study import tracking
 
     found = tracking.search_runs(experiment, filter_string=filter_string)
-    client = tracking._mlflow().MlflowClient()
+    client = tracking.client()
     for run_id, state in zip(found.get("run_id", []), found.get("status", [])):
         tracking.end_running_children(run_id, status=status)
         if state == "RUNNING":
