@@ -247,9 +247,9 @@ def _p(p: float) -> str:
     return "< 1e-4" if p < 1e-4 else f"{p:.3g}"
 
 
-def best_by_validation(context: str, among: Sequence[str], *, path: str | Path | None = None,
-                       metric: str = "NDCG@10") -> str:
-    """Return the model of ``among`` with the best validation ``metric`` in the tuned file (never a test number)."""
+def validation_order(context: str, among: Sequence[str], *, path: str | Path | None = None,
+                     metric: str = "NDCG@10") -> list[str]:
+    """Return ``among`` sorted by validation ``metric`` in the tuned file, best first (never a test number)."""
     from recsys_study.protocol.tuning import TunedFileError, load_tuned, tuned_path
 
     load_tuned(context, path=path, models=list(among))  # the file is fresh and has every model, or this raises
@@ -258,7 +258,7 @@ def best_by_validation(context: str, among: Sequence[str], *, path: str | Path |
     missing = [m for m, v in scores.items() if v is None]
     if missing:
         raise TunedFileError(f"the tuned file has no validation {metric} for {missing} in {context!r}; run `make tune`.")
-    return max(scores, key=scores.get)
+    return sorted(scores, key=scores.get, reverse=True)
 
 
 def run_published(interactions: pd.DataFrame, specs: Sequence[Mapping], *, items: pd.DataFrame | None = None,

@@ -14,11 +14,17 @@ except ImportError:  # pragma: no cover - exercised only without numba
     njit = None
 
 
-def jit(func):
-    """Compile ``func`` with numba (nogil, cached where a cache directory is writable)."""
+def jit(func=None, *, fastmath: bool = False):
+    """Compile ``func`` with numba (nogil, cached where a cache directory is writable).
+
+    ``fastmath=True`` lets numba reorder floating-point sums (SIMD dot products): results may differ
+    from the plain loop in the last bits; used only where a loop's speed matters more than that.
+    """
+    if func is None:
+        return lambda f: jit(f, fastmath=fastmath)
     if njit is None:  # pragma: no cover - exercised only without numba
         return func
     try:
-        return njit(nogil=True, cache=True)(func)
+        return njit(nogil=True, cache=True, fastmath=fastmath)(func)
     except RuntimeError:  # pragma: no cover - read-only package and no writable user cache dir
-        return njit(nogil=True)(func)
+        return njit(nogil=True, fastmath=fastmath)(func)
