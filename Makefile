@@ -54,7 +54,7 @@ run-quick: setup  ## the default study at CI size
 	$(BIN)/recsys-study run experiments/default.yaml --quick
 
 test: setup  ## unit tests + notebook execution tests (quick mode); not the slow tier
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 test-fast: setup  ## unit tests only (no notebook execution, no slow tier)
 	$(BIN)/python -m pytest -q -m "not notebook and not slow"

@@ -17,7 +17,9 @@ def test_jit_compiles_with_a_cache_when_it_can(monkeypatch):
 
     monkeypatch.setattr(_jit, "njit", spy)
     assert _jit.jit(_add)(2, 3) == 5
-    assert calls == [{"nogil": True, "cache": True}]
+    assert calls == [{"nogil": True, "cache": True, "fastmath": False}]
+    assert _jit.jit(fastmath=True)(_add)(2, 3) == 5  # the decorator form passes fastmath on
+    assert calls[-1] == {"nogil": True, "cache": True, "fastmath": True}
 
 
 def test_jit_falls_back_to_no_cache_when_numba_cannot_write_one(monkeypatch):
@@ -33,5 +35,5 @@ def test_jit_falls_back_to_no_cache_when_numba_cannot_write_one(monkeypatch):
     monkeypatch.setattr(_jit, "njit", no_cache_dir)
     compiled = _jit.jit(_add)
     assert compiled(2.5, 1.0) == 3.5
-    assert calls == [{"nogil": True, "cache": True}, {"nogil": True}]
+    assert calls == [{"nogil": True, "cache": True, "fastmath": False}, {"nogil": True, "fastmath": False}]
     assert hasattr(compiled, "py_func")  # really compiled by numba, not the Python fallback

@@ -191,3 +191,19 @@ def test_executed_notebooks_get_no_progress_bars_and_no_tqdm_warning(tmp_path):
     assert outputs[0].text == "0 1225\n"
     (shown,) = [o for o in outputs if o.output_type == "display_data"]
     assert shown.data["text/plain"] == "" and MIMETYPE in shown.data  # no raw dict for the reader
+
+
+def test_the_site_names_a_bad_manifest_and_leaves_it_out(tmp_path, capsys):
+    # a truncated results.json, and one whose run has no status: named on stderr, never read as empty
+    from recsys_study.reporting.index import read_manifests
+
+    runs = tmp_path / "runs"
+    for name, text in {"cut": '{"experiment": "cut", "runs": [', "nostatus": '{"experiment": "x", "runs": '
+                       '[{"name": "a", "seconds": 1.0}]}', "good": '{"experiment": "good", "runs": [{"name": "a", '
+                       '"status": "ok", "seconds": 1.0}]}'}.items():
+        (runs / name).mkdir(parents=True)
+        (runs / name / "results.json").write_text(text)
+    assert list(read_manifests(tmp_path)) == ["good"]
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "cut/results.json is not a runner's manifest (not readable JSON" in err[0]
+    assert "nostatus/results.json is not a runner's manifest (run 'a' has status None" in err[1]

@@ -7,6 +7,7 @@ comparison's leaderboard (headline metrics) when ``reports/leaderboard.csv`` exi
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,14 +37,48 @@ def notebook_to_html(notebook: Path) -> Path:
     return atomic_write(target, render_notebook(notebook))
 
 
+STATUSES = ("ok", "failed")
+
+
+def manifest_fault(data) -> str | None:
+    """Return what is wrong with a ``results.json``'s content, or None (the one check of the runner and the site)."""
+    if not isinstance(data, dict) or not isinstance(data.get("experiment"), str):
+        return "the top level must be a mapping with an 'experiment' name"
+    runs = data.get("runs")
+    if not isinstance(runs, list):
+        return "'runs' must be a list"
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict) or not isinstance(run.get("name"), str):
+            return f"runs[{i}] must be a mapping with a 'name'"
+        if run.get("status") not in STATUSES:
+            return f"run {run['name']!r} has status {run.get('status')!r}, not one of {list(STATUSES)}"
+        if isinstance(run.get("seconds"), bool) or not isinstance(run.get("seconds"), (int, float)):
+            return f"run {run['name']!r} has no number of 'seconds'"
+        for key, kind in (("output", str), ("records", dict), ("headline", list)):
+            if key in run and not isinstance(run[key], kind):
+                return f"run {run['name']!r}: {key!r} must be a {kind.__name__}"
+    return None
+
+
 def read_manifests(reports_dir: Path) -> dict[str, dict]:
-    """Return ``{experiment folder: manifest}`` of every ``runs/*/results.json`` under ``reports_dir``."""
+    """Return ``{experiment folder: manifest}`` of every valid ``runs/*/results.json`` under ``reports_dir``.
+
+    A file that is not a runner's manifest (unreadable, truncated, runs without a status...) is named on
+    stderr and left out, never read as empty.
+    """
     out = {}
     for manifest in sorted((reports_dir / "runs").glob("*/results.json")):
         try:
-            out[manifest.parent.name] = json.loads(manifest.read_text())
-        except ValueError:
-            continue  # a manifest is only ever replaced whole; an unreadable one is not ours
+            data = json.loads(manifest.read_text())
+        except (OSError, ValueError) as err:
+            fault = f"not readable JSON: {err}"
+        else:
+            fault = manifest_fault(data)
+        if fault:
+            print(f"warning: {manifest} is not a runner's manifest ({fault}); it is left out of the index.",
+                  file=sys.stderr, flush=True)
+            continue
+        out[manifest.parent.name] = data
     return out
 
 

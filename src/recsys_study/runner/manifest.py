@@ -7,9 +7,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from recsys_study.reporting.index import STATUSES, manifest_fault  # noqa: F401  (STATUSES re-exported)
 from recsys_study.runner.errors import ExperimentSpecError
 
-STATUSES = ("ok", "failed")
 
 
 @dataclass
@@ -32,26 +32,6 @@ class ManifestError(ExperimentSpecError):
     """A ``results.json`` is not a manifest the runner wrote; the message names the file and the fault."""
 
 
-def _fault(data) -> str | None:
-    """Return what is wrong with a manifest's content, or None."""
-    if not isinstance(data, dict) or not isinstance(data.get("experiment"), str):
-        return "the top level must be a mapping with an 'experiment' name"
-    runs = data.get("runs")
-    if not isinstance(runs, list):
-        return "'runs' must be a list"
-    for i, run in enumerate(runs):
-        if not isinstance(run, dict) or not isinstance(run.get("name"), str):
-            return f"runs[{i}] must be a mapping with a 'name'"
-        if run.get("status") not in STATUSES:
-            return f"run {run['name']!r} has status {run.get('status')!r}, not one of {list(STATUSES)}"
-        if isinstance(run.get("seconds"), bool) or not isinstance(run.get("seconds"), (int, float)):
-            return f"run {run['name']!r} has no number of 'seconds'"
-        for key, kind in (("output", str), ("records", dict), ("headline", list)):
-            if key in run and not isinstance(run[key], kind):
-                return f"run {run['name']!r}: {key!r} must be a {kind.__name__}"
-    return None
-
-
 def read_manifest(path: Path) -> dict | None:
     """Return the manifest at ``path`` (None when there is none yet); raise ManifestError when it is unreadable.
 
@@ -65,7 +45,7 @@ def read_manifest(path: Path) -> dict | None:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ManifestError(f"{path} is not valid JSON ({type(err).__name__}); restore it, or delete it to start "
                             "the experiment's index afresh (its reports stay on disk).") from None
-    fault = _fault(data)
+    fault = manifest_fault(data)
     if fault:
         raise ManifestError(f"{path} is not a runner's manifest ({fault}); restore it, or delete it to start the "
                             "experiment's index afresh (its reports stay on disk).")
