@@ -6,20 +6,12 @@ import numpy as np
 import pandas as pd
 
 from recsys_study.constants import GENRES, ITEM, RATING, TIMESTAMP, USER
+from recsys_study.summary import gini as _gini
 
 
 def gini(values) -> float:
-    """Return the Gini index of non-negative values (0 = equal, → 1 = concentrated).
-
-    G = Σ_i (2i − n − 1) x_(i) / (n Σ x), with x sorted ascending, i = 1..n
-    (Damgaard & Weiner 2000).
-    """
-    x = np.sort(np.asarray(values, dtype=float))
-    n = len(x)
-    if n == 0 or x.sum() == 0:
-        return 0.0
-    i = np.arange(1, n + 1)
-    return float(((2 * i - n - 1) * x).sum() / (n * x.sum()))
+    """Return the Gini index of rating counts (``summary.gini``; 0.0 when there are none)."""
+    return _gini(values, undefined=0.0)
 
 
 def long_tail_summary(interactions: pd.DataFrame, *, head_frac: float = 0.2) -> dict:

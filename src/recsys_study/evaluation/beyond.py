@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from recsys_study.constants import GENRES, ITEM, RANK, USER
 from recsys_study.data.schema import DataValidationError, require_columns
+from recsys_study.summary import gini
 
 DISTANCES = ("cosine", "jaccard")
 
@@ -92,11 +93,7 @@ def gini_exposure(recs: pd.DataFrame, n_items: int, *, k: int | None = None) -> 
     if n_items < len(counts):
         raise ValueError(f"n_items={n_items} is smaller than the {len(counts)} distinct recommended items; "
                          "pass the catalogue size.")
-    if counts.sum() == 0:
-        return float("nan")
-    x = np.sort(np.concatenate([np.zeros(n_items - len(counts)), counts]))
-    j = np.arange(1, n_items + 1)
-    return float(np.sum((2 * j - n_items - 1) * x) / (n_items * x.sum()))
+    return gini(np.concatenate([np.zeros(n_items - len(counts)), counts]))
 
 
 def genre_features(items: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from recsys_study.constants import USER
 from recsys_study.evaluation import METRICS, get_metric
@@ -31,21 +30,9 @@ from recsys_study.protocol.core import (METRIC, MODEL, VALUE, Protocol, build_co
 from recsys_study.protocol.relevance import ProtocolError
 from recsys_study.protocol.tuning import shrink_grids, tune_specs, validation_split
 from recsys_study.split import user_stratified_split
+from recsys_study.summary import mean_ci  # noqa: F401  (re-exported: protocol.published and tests import it here)
 
 DATASET, SEED, DATASETS = "dataset", "seed", "datasets"
-
-
-def mean_ci(values, *, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Return (mean, lower, upper) of a Student-t interval: x̄ ± t_{1−α/2, n−1} s/√n (NaN bounds for n < 2)."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(sps.t.ppf(1 - alpha / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean, mean - half, mean + half
 
 
 def pairwise_tests(per_user: pd.DataFrame, metric: str, *, models: Sequence[str] | None = None,

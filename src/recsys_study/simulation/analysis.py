@@ -16,24 +16,12 @@ from recsys_study.constants import RATING, USER
 from recsys_study.simulation.components import SurveyModel, WorldConfig
 from recsys_study.simulation.survival import kaplan_meier
 from recsys_study.simulation.world import SimulationResult, TrueUtilities, simulate
+from recsys_study.summary import mean_ci
 
 RECOMMENDER, SEED = "recommender", "seed"
 PERSONALISATION, SATISFACTION, LOYALTY = "Personalisation", "Satisfaction", "Loyalty"
 SURVEY_PATHS = ((PERSONALISATION, SATISFACTION), (PERSONALISATION, LOYALTY), (SATISFACTION, LOYALTY))
 START_DATE = pd.Timestamp("2000-01-03")
-
-
-def mean_ci(values, *, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Return (mean, lower, upper): the t-interval of the mean (NaN bounds for fewer than 2 values)."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return float("nan"), float("nan"), float("nan")
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(1 - alpha / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return m, m - half, m + half
 
 
 def rounds_table(results: list[SimulationResult]) -> pd.DataFrame:

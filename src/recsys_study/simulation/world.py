@@ -30,6 +30,7 @@ from recsys_study.progress import progress
 from recsys_study.recommenders.topk import top_k_sorted
 from recsys_study.simulation import random as crn
 from recsys_study.simulation.components import ItemModel, SimulationConfigError, WorldConfig
+from recsys_study.summary import gini
 
 ORACLE = "oracle"
 
@@ -315,7 +316,7 @@ class World:
                 "highly_satisfied": high / len(ids), "dissatisfied": dissatisfied / len(ids),
                 "complaint_rate": float(complaint.mean()), "return_rate": float(returns.mean()),
                 "mean_slate_utility": float(np.nanmean(util)), "mean_expectation": float(expectation.mean()),
-                "arrivals": arrivals, "exposure_gini": _gini(counts),
+                "arrivals": arrivals, "exposure_gini": gini(counts),
                 "catalogue_coverage": float((counts > 0).mean()),
             })
             if arrivals:
@@ -337,16 +338,6 @@ class World:
         return SimulationResult(label=label, seed=seed, config=cfg, rounds=rounds, customers=customers, log=log,
                                 purchases=purchases, survey_latent=latent, purchase_rate=expected_sales / total_visits,
                                 timings=timings)
-
-
-def _gini(counts: np.ndarray) -> float:
-    """Gini of exposure counts over the catalogue, ``sum_j (2j - n - 1) x_(j) / (n sum x)`` (see evaluation.beyond)."""
-    x = np.sort(counts)
-    total = x.sum()
-    if total == 0:
-        return float("nan")
-    n = len(x)
-    return float(((2 * np.arange(1, n + 1) - n - 1) * x).sum() / (n * total))
 
 
 def simulate(config: WorldConfig, utilities: TrueUtilities, recommenders, *, seeds, show_progress: bool = True
