@@ -1,0 +1,301 @@
+"""Buy-till-you-die models fitted by maximum likelihood, and the choice between them.
+
+Four models of repeat buying, each a class with the scikit-learn convention (the constructor
+stores nothing learned; ``fit`` returns ``self``; ``params_``, ``log_likelihood_``, ``n_customers_``)
+and the prediction methods of the ``lifetimes`` fitters (same names and arguments), so that
+``clv.holdout_predictions`` and ``clv.tracking_curve`` work with any of them. Per customer the data
+are ``x`` repeat transactions, ``t_x`` the time of the last one and ``T`` the time observed, all from
+the first purchase (continuous time), or ``x`` transactions in ``n`` discrete opportunities with the
+last at opportunity ``t_x`` (BG/BB). Identical ``(x, t_x, T)`` rows are pooled with weights, as in
+Fader & Hardie's spreadsheets, so a fit costs the number of distinct histories, not of customers.
+
+``ParetoNBD`` (Schmittlein, Morrison & Colombo 1987; likelihood of Fader, Hardie & Lee 2005,
+"A note on deriving the Pareto/NBD model and related expressions"): while alive a customer buys as
+Poisson(lambda), lambda ~ Gamma(r, alpha); lifetime ~ Exponential(mu), mu ~ Gamma(s, beta)::
+
+    L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [ 1 / ((alpha+T)^(r+x) (beta+T)^s) + s/(r+s+x) * A0 ]
+    A0 = F(t_x) - F(T),  F(t) = 2F1(r+s+x, b; r+s+x+1; |alpha-beta| / (m+t)) / (m+t)^(r+s+x)
+
+with ``m = max(alpha, beta)`` and ``b = s+1`` if alpha >= beta else ``r+x``. The hypergeometric
+function is evaluated after Euler's transformation ``2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a,c-b;c;z)``
+(here ``c-a = 1``), which keeps it finite for large ``x``.
+
+``BGNBD`` (Fader, Hardie & Lee 2005, "Counting your customers the easy way", Marketing Science
+24(2), eq. 6): the same purchase process; after each repeat purchase the customer drops out with
+probability p ~ Beta(a, b)::
+
+    L = B(a, b+x)/B(a, b) * Gamma(r+x) alpha^r / Gamma(r) / (alpha+T)^(r+x)
+        + 1[x > 0] * B(a+1, b+x-1)/B(a, b) * Gamma(r+x) alpha^r / Gamma(r) / (alpha+t_x)^(r+x)
+
+``ModifiedBGNBD`` (Batislam, Denizel & Filiztekin 2007, IJRM 24): the drop-out coin is also tossed at
+the first purchase, so a customer without repeat purchases may already be gone::
+
+    L = Gamma(r+x) alpha^r / Gamma(r) * B(a, b+x+1)/B(a, b)
+        * [ (alpha+T)^-(r+x) + a/(b+x) * (alpha+t_x)^-(r+x) ]
+
+``BGBB`` (Fader, Hardie & Shang 2010, "Customer-base analysis in a discrete-time noncontractual
+setting", Marketing Science 29(6), eq. 5): at each of ``n`` opportunities an alive customer buys with
+probability p ~ Beta(alpha, beta) and, before the next, dies with probability theta ~ Beta(gamma, delta)::
+
+    L = B(alpha+x, beta+n-x)/B(alpha,beta) * B(gamma, delta+n)/B(gamma,delta)
+        + sum_{i=0}^{n-t_x-1} B(alpha+x, beta+t_x-x+i)/B(alpha,beta) * B(gamma+1, delta+t_x+i)/B(gamma,delta)
+
+Fitting: the negative log-likelihood over log-parameters, minimised by L-BFGS-B (numerical gradient)
+from a fixed start; ``lifetimes`` 0.11 serves as the independent check in the tests.
+Model choice (``choose_model``): the lowest holdout mean absolute error per customer; models whose
+paired per-customer difference from the best is within two standard errors tie, and the tie goes to
+the lowest BIC = k ln N - 2 ln L (Schwarz 1978).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import betaln, gammaln, hyp2f1, logsumexp
+
+from recsys_study.data.schema import DataValidationError
+
+
+def _pool(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Return the distinct rows of ``columns`` and how many customers share each."""
+    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [unique[:, j] for j in range(unique.shape[1])], counts.astype(float)
+
+
+def _check_histories(x, t_x, T, *, discrete: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    if not (x.shape == t_x.shape == T.shape) or x.ndim != 1 or len(x) == 0:
+        raise DataValidationError("frequency, recency and T must be 1-d arrays of the same, non-zero length.")
+    if (x < 0).any() or (t_x < 0).any() or (t_x > T + 1e-9).any():
+        raise DataValidationError("each customer needs frequency >= 0 and 0 <= recency <= T; "
+                                  "check that times are measured from the first purchase.")
+    if ((x == 0) & (t_x > 0)).any():
+        raise DataValidationError("customers without repeat purchases (frequency 0) must have recency 0.")
+    if discrete and ((x > t_x) | (np.round(x) != x) | (np.round(T) != T)).any():
+        raise DataValidationError("BG/BB needs whole numbers of opportunities with frequency <= recency <= n.")
+    return x, t_x, T
+
+
+class _BTYD:
+    """Shared fitting: pooled histories, log-parameters, L-BFGS-B, BIC."""
+
+    name = ""
+    param_names: tuple[str, ...] = ()
+    start: tuple[float, ...] = ()
+    discrete = False
+
+    def _loglik(self, params: np.ndarray, x, t_x, T) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def log_likelihood(self, frequency, recency, T) -> np.ndarray:
+        """Return each customer's log-likelihood under the fitted parameters."""
+        x, t_x, T = _check_histories(frequency, recency, T, discrete=self.discrete)
+        return self._loglik(self._p(), x, t_x, T)
+
+    def fit(self, frequency, recency, T) -> _BTYD:
+        """Fit by maximum likelihood; return self with ``params_``, ``log_likelihood_``, ``bic_``."""
+        x, t_x, T = _check_histories(frequency, recency, T, discrete=self.discrete)
+        (x, t_x, T), w = _pool(x, t_x, T)
+
+        def nll(log_params):
+            ll = self._loglik(np.exp(log_params), x, t_x, T)
+            return -float(w @ ll) if np.all(np.isfinite(ll)) else np.inf
+
+        best = minimize(nll, np.log(self.start), method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(self.start))
+        # a second pass from the first optimum tightens the finite-difference gradient's stopping point
+        best = minimize(nll, best.x, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(self.start),
+                        options={"ftol": 1e-13, "gtol": 1e-8})
+        if not np.isfinite(best.fun):
+            raise RuntimeError(f"{self.name}: the likelihood is not finite at any parameter tried; check the data.")
+        self.params_ = dict(zip(self.param_names, map(float, np.exp(best.x))))
+        self.log_likelihood_ = -float(best.fun)
+        self.n_customers_ = int(w.sum())
+        self.n_histories_ = len(w)
+        self.converged_ = bool(best.success)
+        return self
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def bic_(self) -> float:
+        """BIC = k ln N - 2 ln L (N customers)."""
+        return self.n_params * np.log(self.n_customers_) - 2.0 * self.log_likelihood_
+
+    def _p(self) -> np.ndarray:
+        if not hasattr(self, "params_"):
+            raise RuntimeError(f"{self.name} is not fitted yet: call fit(frequency, recency, T) first.")
+        return np.array([self.params_[k] for k in self.param_names])
+
+
+def _log_hyp2f1_euler(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Return log 2F1(a, b; a+1; z) for 0 <= z < 1 through Euler's transformation (c-a = 1)."""
+    c = a + 1.0
+    return (c - a - b) * np.log1p(-z) + np.log(hyp2f1(1.0, c - b, c, z))
+
+
+class ParetoNBD(_BTYD):
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): parameters r, alpha (purchase), s, beta (lifetime)."""
+
+    name = "Pareto/NBD"
+    param_names = ("r", "alpha", "s", "beta")
+    start = (1.0, 1.0, 1.0, 1.0)
+
+    @staticmethod
+    def _log_a0(params, x, t_x, T):
+        r, alpha, s, beta = params
+        rsx = r + s + x
+        m, b = (alpha, s + 1.0) if alpha >= beta else (beta, r + x)
+        diff = abs(alpha - beta)
+        f_tx = _log_hyp2f1_euler(rsx, b, diff / (m + t_x)) - rsx * np.log(m + t_x)
+        f_T = _log_hyp2f1_euler(rsx, b, diff / (m + T)) - rsx * np.log(m + T)
+        # log(exp(f_tx) - exp(f_T)); f_tx >= f_T, equality (t_x = T) gives -inf
+        with np.errstate(divide="ignore"):
+            return f_tx + np.log(-np.expm1(np.minimum(f_T - f_tx, 0.0)))
+
+    def _loglik(self, params, x, t_x, T):
+        r, alpha, s, beta = params
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        dead = np.log(s) - np.log(r + s + x) + self._log_a0(params, x, t_x, T)
+        return a1 + np.logaddexp(alive, dead)
+
+    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(alive at T | x, t_x, T) = Gamma(r+x) alpha^r beta^s / Gamma(r) / ((alpha+T)^(r+x) (beta+T)^s) / L."""
+        params = self._p()
+        r, alpha, s, beta = params
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        alive = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) \
+            - (r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        return np.exp(alive - self._loglik(params, x, t_x, T))
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T) -> np.ndarray:
+        """E[X(T, T+t) | x, t_x, T] = P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]."""
+        r, alpha, s, beta = self._p()
+        x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        t = np.asarray(t, dtype=float)
+        p_alive = self.conditional_probability_alive(frequency, recency, T)
+        return p_alive * (r + x) * (beta + T) / ((alpha + T) * (s - 1.0)) * (1.0 - ((beta + T) / (beta + T + t)) ** (s - 1.0))
+
+    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+        """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]."""
+        r, alpha, s, beta = self._p()
+        t = np.asarray(t, dtype=float)
+        return r * beta / (alpha * (s - 1.0)) * (1.0 - (beta / (beta + t)) ** (s - 1.0))
+
+
+class BGNBD(_BTYD):
+    """BG/NBD (Fader, Hardie & Lee 2005): parameters r, alpha (purchase), a, b (drop-out)."""
+
+    name = "BG/NBD"
+    param_names = ("r", "alpha", "a", "b")
+    start = (1.0, 1.0, 1.0, 1.0)
+    _shift = 0.0  # the modified model tosses the drop-out coin once more (at the first purchase)
+
+    def _log_odds_dead(self, params, x, t_x, T):
+        """log of [P(dead-part) / P(alive-part)] of the likelihood; -inf where the model rules death out."""
+        r, alpha, a, b = params
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.log(a) - np.log(b + x - 1.0 + self._shift) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        return out if self._shift else np.where(x > 0, out, -np.inf)
+
+    def _loglik(self, params, x, t_x, T):
+        r, alpha, a, b = params
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = betaln(a, b + x + self._shift) - betaln(a, b)
+        return a1 + a2 - (r + x) * np.log(alpha + T) + np.logaddexp(0.0, self._log_odds_dead(params, x, t_x, T))
+
+    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(alive | x, t_x, T) = 1 / (1 + 1[x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)) (FHL 2005 eq. 11)."""
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        return 1.0 / (1.0 + np.exp(self._log_odds_dead(self._p(), x, t_x, T)))
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T] (FHL 2005 eq. 10; Batislam et al. 2007 for the modified model):
+        ``(a+b+x-1+s)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+s; a+b+x-1+s; t/(alpha+T+t))] P(alive)``
+        with s = 0 (BG/NBD) or 1 (MBG/NBD)."""
+        r, alpha, a, b = self._p()
+        x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        t = np.asarray(t, dtype=float)
+        sh = self._shift
+        hyp = hyp2f1(r + x, b + x + sh, a + b + x - 1.0 + sh, t / (alpha + T + t))
+        head = (a + b + x - 1.0 + sh) / (a - 1.0) * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        return head * self.conditional_probability_alive(frequency, recency, T)
+
+    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+        """E[X(t)] = (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))] (FHL 2005 eq. 9);
+        modified: b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]."""
+        r, alpha, a, b = self._p()
+        t = np.asarray(t, dtype=float)
+        sh = self._shift
+        hyp = hyp2f1(r, b + sh, a + b - 1.0 + sh, t / (alpha + t))
+        head = b if sh else a + b - 1.0
+        return head / (a - 1.0) * (1.0 - (alpha / (alpha + t)) ** r * hyp)
+
+
+class ModifiedBGNBD(BGNBD):
+    """MBG/NBD (Batislam, Denizel & Filiztekin 2007): BG/NBD with a drop-out chance at the first purchase."""
+
+    name = "MBG/NBD"
+    _shift = 1.0
+
+
+class BGBB(_BTYD):
+    """BG/BB (Fader, Hardie & Shang 2010): discrete opportunities; alpha, beta (purchase), gamma, delta (death).
+
+    ``fit(frequency, recency, n_periods)``: x transactions in n opportunities, the last at opportunity t_x.
+    """
+
+    name = "BG/BB"
+    param_names = ("alpha", "beta", "gamma", "delta")
+    start = (1.0, 1.0, 1.0, 1.0)
+    discrete = True
+
+    def _loglik(self, params, x, t_x, n):
+        alpha, beta, gamma, delta = params
+        base = -betaln(alpha, beta) - betaln(gamma, delta)
+        alive = betaln(alpha + x, beta + n - x) + betaln(gamma, delta + n)
+        gaps = (n - t_x).astype(int)
+        i = np.arange(max(int(gaps.max()), 1))[None, :]
+        terms = betaln(alpha + x[:, None], beta + t_x[:, None] - x[:, None] + i) \
+            + betaln(gamma + 1.0, delta + t_x[:, None] + i)
+        terms = np.where(i < gaps[:, None], terms, -np.inf)
+        return base + logsumexp(np.column_stack([alive, terms]), axis=1)
+
+    def conditional_probability_alive(self, frequency, recency, n_periods, m_periods: float = 0.0) -> np.ndarray:
+        """P(alive at opportunity n+m | x, t_x, n) = B(alpha+x, beta+n-x)/B(alpha,beta) B(gamma, delta+n+m)/B(gamma,delta) / L
+        (FHS 2010 eq. 11)."""
+        alpha, beta, gamma, delta = params = self._p()
+        x, t_x, n = (np.asarray(v, dtype=float) for v in (frequency, recency, n_periods))
+        num = betaln(alpha + x, beta + n - x) - betaln(alpha, beta) + betaln(gamma, delta + n + m_periods) \
+            - betaln(gamma, delta)
+        return np.exp(num - self._loglik(params, x, t_x, n))
+
+    def conditional_expected_number_of_purchases_up_to_time(self, m_periods, frequency, recency, n_periods) -> np.ndarray:
+        """E[X(n, n+n*) | x, t_x, n] (FHS 2010 eq. 13)::
+
+            1/L * B(alpha+x+1, beta+n-x)/B(alpha,beta) * delta/(gamma-1) * Gamma(gamma+delta)/Gamma(1+delta)
+                * [Gamma(1+delta+n)/Gamma(gamma+delta+n) - Gamma(1+delta+n+n*)/Gamma(gamma+delta+n+n*)]
+        """
+        alpha, beta, gamma, delta = params = self._p()
+        x, t_x, n = (np.asarray(v, dtype=float) for v in (frequency, recency, n_periods))
+        m = np.asarray(m_periods, dtype=float)
+        log_head = betaln(alpha + x + 1.0, beta + n - x) - betaln(alpha, beta) + np.log(delta / (gamma - 1.0)) \
+            + gammaln(gamma + delta) - gammaln(1.0 + delta) - self._loglik(params, x, t_x, n)
+        bracket = np.exp(gammaln(1 + delta + n) - gammaln(gamma + delta + n)) \
+            - np.exp(gammaln(1 + delta + n + m) - gammaln(gamma + delta + n + m))
+        return np.exp(log_head) * bracket
+
+    def expected_number_of_purchases_up_to_time(self, n) -> np.ndarray:
+        """E[X(n)] = alpha/(alpha+beta) delta/(gamma-1) [1 - Gamma(gamma+delta)/Gamma(gamma+delta+n)
+        Gamma(1+delta+n)/Gamma(1+delta)] (FHS 2010 eq. 8)."""
+        alpha, beta, gamma, delta = self._p()
+        n = np.asarray(n, dtype=float)
+        ratio = np.exp(gammaln(gamma + delta) - gammaln(gamma + delta + n) + gammaln(1 + delta + n) - gammaln(1 + delta))
+        return alpha / (alpha + beta) * delta / (gamma - 1.0) * (1.0 - ratio)
+
+
+CONTINUOUS_MODELS = {"BG/NBD": BGNBD, "MBG/NBD": ModifiedBGNBD, "Pareto/NBD": ParetoNBD}
