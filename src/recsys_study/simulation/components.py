@@ -218,13 +218,113 @@ class SurveyModel:
         _check(not bad, f"survey.loadings {bad} must lie in (0, 1).")
 
 
+#: the features a campaign's effect depends on, measured at the start of the campaign round
+CAMPAIGN_FEATURES = ("satisfaction", "recency", "frequency", "tenure")
+
+#: each kind of offer's default effects (intercept and one coefficient per feature)
+CAMPAIGN_PRESETS = {
+    # a retention offer: welcome to the dissatisfied and lapsing, a reminder to leave for long-standing
+    # regulars (the sleeping dogs of Radcliffe & Surry 1999); it does not change what is bought
+    "retention": {"return_effect": {"intercept": 1.0, "satisfaction": -1.0, "recency": 0.3, "frequency": -1.0,
+                                    "tenure": -0.02},
+                  "purchase_effect": {}},
+    # a cross-sell offer (a voucher on this week's slate): sways infrequent buyers, puts regulars off
+    "cross_sell": {"return_effect": {},
+                   "purchase_effect": {"intercept": 0.6, "satisfaction": -0.2, "recency": 0.1, "frequency": -1.0,
+                                       "tenure": -0.004}},
+    # a personalised message: a little of both
+    "message": {"return_effect": {"intercept": 0.4, "satisfaction": -0.5, "recency": 0.1, "frequency": -0.5,
+                                  "tenure": -0.01},
+                "purchase_effect": {"intercept": 0.2, "frequency": -0.4}},
+}
+CAMPAIGN_OUTCOMES = {"retention": "returned", "cross_sell": "bought", "message": "returned"}
+
+
+@dataclass(frozen=True)
+class CampaignModel:
+    """A randomised campaign in one round, whose effect on buying and returning differs by customer.
+
+    At the start of round ``round`` every customer who has visited before is treated with
+    probability ``treated_share`` (a counter-based draw: the assignment is random and reproducible).
+    The offer acts on two things, each linear in the customer's features x (``CAMPAIGN_FEATURES``:
+    last satisfaction S, recency = rounds since the last purchase, frequency = purchases per visit,
+    tenure = weeks a customer):
+
+    - buying this round: every shown item's utility *in the choice* gains
+      ``b(x) = b_0 + sum_f b_f x_f`` rating points (the experience of the item does not change);
+    - returning next round: the return logit gains ``tau(x) = t_0 + sum_f t_f x_f``.
+
+    Both are 0 for the untreated. ``kind`` picks the default effects (``CAMPAIGN_PRESETS``:
+    retention offer, cross-sell offer, personalised message) and the default outcome (``returned``
+    for retention and message, ``bought`` for cross-sell); ``return_effect`` / ``purchase_effect``
+    override them. The initial customers were customers for ``U(0, tenure_before)`` weeks before the
+    world started (arrivals: 0). With negative effects for some customers and positive for others,
+    the campaign has all four kinds of Radcliffe & Surry (1999): persuadables, sure things, lost
+    causes and sleeping dogs.
+    """
+
+    kind: str = "retention"
+    round: int = 5
+    treated_share: float = 0.5
+    outcome: str | None = None
+    return_effect: dict | None = None
+    purchase_effect: dict | None = None
+    tenure_before: float = 104.0
+
+    def __post_init__(self):
+        _check(self.kind in CAMPAIGN_PRESETS, f"campaign.kind={self.kind!r}; use one of {sorted(CAMPAIGN_PRESETS)}.")
+        _check(self.round >= 1, f"campaign.round={self.round} must be >= 1 (the features need a visit before it).")
+        _check(0 < self.treated_share < 1, f"campaign.treated_share={self.treated_share} must be in (0, 1): "
+               "a randomised campaign needs both a treated and a control group.")
+        _check(self.tenure_before >= 0, f"campaign.tenure_before={self.tenure_before} must be >= 0.")
+        outcome = self.outcome or CAMPAIGN_OUTCOMES[self.kind]
+        _check(outcome in ("returned", "bought"), f"campaign.outcome={outcome!r}; use 'returned' or 'bought'.")
+        object.__setattr__(self, "outcome", outcome)
+        for name in ("return_effect", "purchase_effect"):
+            effect = dict(CAMPAIGN_PRESETS[self.kind][name] if getattr(self, name) is None else getattr(self, name))
+            bad = sorted(set(effect) - {"intercept", *CAMPAIGN_FEATURES})
+            _check(not bad, f"campaign.{name} has unknown term(s) {bad}; use 'intercept' and {list(CAMPAIGN_FEATURES)}.")
+            object.__setattr__(self, name, effect)
+
+    def effect(self, name: str, features: dict) -> np.ndarray:
+        """Return ``c_0 + sum_f c_f x_f`` of ``name`` ("return_effect" or "purchase_effect") per customer."""
+        coef = getattr(self, name)
+        n = len(next(iter(features.values())))
+        out = np.full(n, float(coef.get("intercept", 0.0)))
+        for f in CAMPAIGN_FEATURES:
+            if coef.get(f, 0.0):
+                out = out + coef[f] * np.asarray(features[f], dtype=float)
+        return out
+
+
+@dataclass(frozen=True)
+class ConsentModel:
+    """Who allows personalisation (GDPR art. 21/22: a customer may object to profiling).
+
+    rate : share of customers who consent (a counter-based draw per customer); default 1.0 (all).
+    A customer who declines is shown the non-personalised list (``most_popular`` on the whole log,
+    an aggregate statistic, not a profile of anyone). train_on_decliners : whether the personalised
+    model learns from the decliners' purchases too; default False (their data is not used to profile).
+    """
+
+    rate: float = 1.0
+    train_on_decliners: bool = False
+
+    def __post_init__(self):
+        _check(0 <= self.rate <= 1, f"consent.rate={self.rate} must be in [0, 1].")
+
+
 _PARTS = {"item": ItemModel, "user": UserModel, "choice": ChoiceModel, "response": ResponseModel,
-          "economics": Economics, "survey": SurveyModel}
+          "economics": Economics, "survey": SurveyModel, "consent": ConsentModel}
+_OPTIONAL = {"campaign": CampaignModel}  # None unless given
 
 
 @dataclass(frozen=True)
 class WorldConfig:
     """Every assumption of one world: its parts plus the platform (k, rounds, refit interval).
+
+    ``consent`` (who allows personalisation) and ``campaign`` (a randomised campaign, None = no
+    campaign) leave the world exactly as without them at their defaults.
 
     k : slate size (default 10); rounds : weeks simulated (default 50); refit_every : the recommender
     is refitted on everything logged every this many rounds (default 5; the feedback loop).
@@ -236,6 +336,8 @@ class WorldConfig:
     response: ResponseModel = field(default_factory=ResponseModel)
     economics: Economics = field(default_factory=Economics)
     survey: SurveyModel = field(default_factory=SurveyModel)
+    consent: ConsentModel = field(default_factory=ConsentModel)
+    campaign: CampaignModel | None = None
     k: int = 10
     rounds: int = 50
     refit_every: int = 5
@@ -249,11 +351,15 @@ class WorldConfig:
     def from_dict(cls, spec: dict | None = None) -> WorldConfig:
         """Build from ``{"user": {...}, "choice": {...}, ..., "k": 10, ...}`` (YAML / notebook parameters)."""
         spec = dict(spec or {})
-        unknown = sorted(set(spec) - set(_PARTS) - {"k", "rounds", "refit_every"})
-        _check(not unknown, f"unknown world parameter group(s) {unknown}; use {sorted(_PARTS)} or k, rounds, refit_every.")
+        groups = {**_PARTS, **_OPTIONAL}
+        unknown = sorted(set(spec) - set(groups) - {"k", "rounds", "refit_every"})
+        _check(not unknown, f"unknown world parameter group(s) {unknown}; use {sorted(groups)} or k, rounds, refit_every.")
         kwargs = {}
-        for name, part in _PARTS.items():
-            values = dict(spec.pop(name, None) or {})
+        for name, part in groups.items():
+            given = spec.pop(name, None)
+            if name in _OPTIONAL and given is None:
+                continue
+            values = dict(given or {})
             names = {f.name for f in dataclasses.fields(part)}
             bad = sorted(set(values) - names)
             _check(not bad, f"{name} has no parameter(s) {bad}; its parameters are {sorted(names)}.")
@@ -262,19 +368,30 @@ class WorldConfig:
 
     def replace(self, **changes) -> WorldConfig:
         """Return a copy with dotted changes, e.g. ``replace(**{"choice.temperature": 1.0, "rounds": 20})``."""
-        parts = {name: {} for name in _PARTS}
+        groups = {**_PARTS, **_OPTIONAL}
+        parts = {name: {} for name in groups}
         top = {}
         for key, value in changes.items():
             group, _, name = key.partition(".")
             if name:
-                _check(group in parts, f"unknown parameter group {group!r} in {key!r}; use one of {sorted(_PARTS)}.")
-                names = {f.name for f in dataclasses.fields(_PARTS[group])}
+                _check(group in parts, f"unknown parameter group {group!r} in {key!r}; use one of {sorted(groups)}.")
+                names = {f.name for f in dataclasses.fields(groups[group])}
                 _check(name in names, f"{group} has no parameter {name!r}; its parameters are {sorted(names)}.")
                 parts[group][name] = value
             else:
                 _check(key in ("k", "rounds", "refit_every"), f"unknown world parameter {key!r}.")
                 top[key] = value
-        new = {name: dataclasses.replace(getattr(self, name), **vals) for name, vals in parts.items() if vals}
+        new = {}
+        for name, vals in parts.items():
+            if not vals:
+                continue
+            current = getattr(self, name)
+            if current is None:  # an optional part (the campaign) switched on by its first change
+                new[name] = groups[name](**vals)
+            else:
+                if name in _OPTIONAL:  # the kind's presets are re-derived from the kind unless overridden
+                    vals = {**{f: None for f in ("outcome", "return_effect", "purchase_effect") if "kind" in vals}, **vals}
+                new[name] = dataclasses.replace(current, **vals)
         return dataclasses.replace(self, **new, **top)
 
     def to_dict(self) -> dict:

@@ -19,6 +19,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 # one stream number per kind of draw
 ARCHETYPE, TASTE, HABIT, HISTORY, CHOICE, EXPERIENCE, COMPLAINT, RETURN, SURVEY = range(1, 10)
+# the campaign's random assignment, the initial customers' tenure before the world, consent to personalisation
+ASSIGN, TENURE, CONSENT = range(10, 13)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

@@ -17,7 +17,6 @@ of mouth sets how many new customers (new clones, with their sign-up ratings) jo
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -29,7 +28,9 @@ from recsys_study.constants import ITEM, RATING, TIMESTAMP, USER
 from recsys_study.progress import progress
 from recsys_study.recommenders.topk import top_k_sorted
 from recsys_study.simulation import random as crn
+from recsys_study.simulation.campaign import Campaign
 from recsys_study.simulation.components import ItemModel, SimulationConfigError, WorldConfig
+from recsys_study.simulation.parts import Exposure, Ledger, Log, Population
 from recsys_study.summary import gini
 
 ORACLE = "oracle"
@@ -92,7 +93,8 @@ class SimulationResult:
     log : what the recommender observed (user, item, rating, timestamp = round; -1 = sign-up).
     purchases : customer, round of every sale. survey_latent : respondent-rounds' true
         Personalisation, Satisfaction, Loyalty. purchase_rate : the world's expected sales per
-        visit (logit probabilities, not draws).
+        visit (logit probabilities, not draws). campaign : the campaign's customers (None without a
+        campaign; ``simulation.campaign.Campaign.frame``).
     """
 
     label: str
@@ -105,10 +107,30 @@ class SimulationResult:
     survey_latent: pd.DataFrame
     purchase_rate: float
     timings: dict = field(default_factory=dict)
+    campaign: pd.DataFrame | None = None
 
     def retention(self) -> pd.Series:
         """Return the share of the initial cohort alive at the start of each round (1 at round 0)."""
         return self.rounds.set_index("round")["cohort_alive"] / self.config.user.n_customers
+
+
+@dataclass
+class Visit:
+    """One round's visit of customers ``ids``: what was shown, chosen, felt and decided (row i = ids[i])."""
+
+    ids: np.ndarray
+    slate: np.ndarray
+    shown: np.ndarray
+    util: np.ndarray
+    probs: np.ndarray
+    rows: np.ndarray        # positions of the buyers
+    item: np.ndarray        # what each buyer bought
+    realised: np.ndarray
+    expectation: np.ndarray  # before this visit
+    sat: np.ndarray
+    complaint: np.ndarray
+    loyalty: np.ndarray     # the return logit
+    returns: np.ndarray
 
 
 @contextmanager
@@ -204,140 +226,109 @@ class World:
         from recsys_study.recommenders.registry import make
 
         name, params, label = _spec(recommender)
-        cfg, u, seed = self.config, self.utilities, self.seed
-        choice, resp, econ = cfg.choice, cfg.response, cfg.economics
-        n0, n_items = cfg.user.n_customers, len(u.items)
-        model = ORACLE if name == ORACLE else make(name, **params)
-
-        cap = 2 * n0
-        taste = np.empty((cap, n_items), dtype=np.float32)
-        consumed = np.zeros((cap, n_items), dtype=bool)
-        alive = np.zeros(cap, dtype=bool)
-        cols = {c: np.zeros(cap) for c in ("habit", "expectation", "profit", "clv")}
-        ints = {c: np.full(cap, -1, dtype=np.int64) for c in ("archetype", "join_round", "last_round")}
-        visits = np.zeros(cap, dtype=np.int64)
-        n = 0
-        log_user, log_item, log_rating, log_round = [], [], [], []
-        sales_customer, sales_round, survey_rows, round_rows = [], [], [], []
-        timings = {"fit_s": 0.0, "recommend_s": 0.0, "refits": 0}
-        expected_sales = 0.0
-
-        def add(count: int, round_: int):
-            nonlocal n, cap, taste, consumed, alive, visits
-            if n + count > cap:
-                new_cap = max(2 * cap, n + count)
-                taste = np.concatenate([taste, np.empty((new_cap - cap, n_items), dtype=np.float32)])
-                consumed = np.concatenate([consumed, np.zeros((new_cap - cap, n_items), dtype=bool)])
-                alive = np.concatenate([alive, np.zeros(new_cap - cap, dtype=bool)])
-                visits = np.concatenate([visits, np.zeros(new_cap - cap, dtype=np.int64)])
-                for d, fill in ((cols, 0.0), (ints, -1)):
-                    for c in d:
-                        d[c] = np.concatenate([d[c], np.full(new_cap - cap, fill, dtype=d[c].dtype)])
-                cap = new_cap
-            ids = np.arange(n, n + count)
-            new = self._new_customers(ids)
-            taste[ids] = new["taste"]
-            alive[ids] = True
-            cols["habit"][ids], cols["expectation"][ids] = new["habit"], new["expectation"]
-            ints["archetype"][ids], ints["join_round"][ids] = new["archetype"], round_
-            hu, hi, hr = new["history"]
-            consumed[hu, hi] = True
-            log_user.append(hu)
-            log_item.append(hi)
-            log_rating.append(hr)
-            log_round.append(np.full(len(hu), -1 if round_ == 0 else round_ - 1))
-            n += count
-
-        add(n0, 0)
+        cfg, n0 = self.config, self.config.user.n_customers
+        log, ledger = Log(), Ledger()
+        population = Population(self, capacity=2 * n0)
+        exposure = Exposure(self, ORACLE if name == ORACLE else make(name, **params))
+        campaign = Campaign(self) if cfg.campaign is not None else None
+        population.add(n0, 0, log)
         for t in progress(range(cfg.rounds), desc=f"simulating {label}", total=cfg.rounds):
-            ids = np.flatnonzero(alive[:n])
+            ids = population.alive_ids()
             if len(ids) == 0:
-                round_rows.append({"round": t, "visitors": 0, "cohort_alive": 0})
+                ledger.round_rows.append({"round": t, "visitors": 0, "cohort_alive": 0})
                 continue
-            if model != ORACLE and t % cfg.refit_every == 0:
-                start = time.perf_counter()
-                train = pd.DataFrame({USER: np.concatenate(log_user), ITEM: u.items.to_numpy()[np.concatenate(log_item)],
-                                      RATING: np.concatenate(log_rating), TIMESTAMP: np.concatenate(log_round)})
-                everyone = np.arange(n)
-                model.fit(train, u.items_frame, users=self.users_frame(everyone, ints["archetype"][:n]))
-                timings["fit_s"] += time.perf_counter() - start
-                timings["refits"] += 1
-            start = time.perf_counter()
-            slate = self._slates(model, ids, taste[ids], consumed[ids], cfg.k)
-            timings["recommend_s"] += time.perf_counter() - start
-            shown = slate >= 0
-            util = np.where(shown, taste[ids[:, None], np.maximum(slate, 0)], np.nan).astype(np.float64)
-            probs = choice.probabilities(util)
-            expected_sales += float((1.0 - probs[:, 0]).sum())
-            draw = crn.uniform(seed, crn.CHOICE, ids, t)
-            pick = np.minimum((np.cumsum(probs, axis=1) < draw[:, None]).sum(axis=1), probs.shape[1] - 1)
-            bought = pick > 0
-            rows = np.flatnonzero(bought)
-            item = slate[rows, pick[rows] - 1]
-            realised = np.full(len(ids), choice.outside_utility)
-            realised[rows] = util[rows, pick[rows] - 1] + resp.experience_noise * crn.normal(seed, crn.EXPERIENCE, ids[rows], t)
-            expectation = cols["expectation"][ids]
-            sat = resp.satisfaction(realised, expectation)
-            cols["expectation"][ids] = expectation + resp.adaptation * (realised - expectation)
-            complaint = crn.uniform(seed, crn.COMPLAINT, ids, t) < expit(resp.complaint_intercept - resp.complaint_slope * sat)
-            loyalty = resp.return_logit(sat, cols["habit"][ids])
-            returns = crn.uniform(seed, crn.RETURN, ids, t) < expit(loyalty)
-            # the log, sales and money
-            buyers = ids[rows]
-            consumed[buyers, item] = True
-            log_user.append(buyers)
-            log_item.append(item)
-            log_rating.append(np.clip(np.round(realised[rows]), 1, 5))
-            log_round.append(np.full(len(rows), t))
-            sales_customer.append(buyers)
-            sales_round.append(np.full(len(rows), t))
-            unit = econ.price * econ.margin
-            cols["profit"][buyers] += unit
-            cols["clv"][buyers] += unit / (1.0 + econ.weekly_discount) ** t
-            visits[ids] += 1
-            ints["last_round"][ids] = t
-            # the survey: inclusive value of the slate, satisfaction, return logit
-            answer = crn.uniform(seed, crn.SURVEY, ids, t) < cfg.survey.response_rate
-            if answer.any():
-                z = np.column_stack([np.full(len(ids), choice.outside_utility), util]) / choice.temperature
-                iv = choice.temperature * logsumexp(np.where(np.isnan(z), -np.inf, z), axis=1)
-                survey_rows.append(pd.DataFrame({"customer": ids[answer], "round": t, "Personalisation": iv[answer],
-                                                 "Satisfaction": sat[answer], "Loyalty": loyalty[answer]}))
-            counts = np.bincount(slate[shown], minlength=n_items).astype(float)
-            cohort_alive = int((ids < n0).sum())
-            high, dissatisfied = int((sat >= resp.s_high).sum()), int((sat < 0).sum())
-            alive[ids[~returns]] = False
-            rate = max(0.0, resp.base_arrivals * n0 + resp.wom_conversion * (
-                resp.wom_positive * high - resp.wom_negative * dissatisfied))
-            arrivals = int(np.random.default_rng([seed, 100, t]).poisson(rate))
-            round_rows.append({
-                "round": t, "visitors": len(ids), "cohort_alive": cohort_alive, "purchases": len(rows),
-                "profit": unit * len(rows), "mean_satisfaction": float(sat.mean()),
-                "highly_satisfied": high / len(ids), "dissatisfied": dissatisfied / len(ids),
-                "complaint_rate": float(complaint.mean()), "return_rate": float(returns.mean()),
-                "mean_slate_utility": float(np.nanmean(util)), "mean_expectation": float(expectation.mean()),
-                "arrivals": arrivals, "exposure_gini": gini(counts),
-                "catalogue_coverage": float((counts > 0).mean()),
-            })
+            exposure.refit(t, population, log)
+            slate = exposure.slates(ids, population)
+            offer = campaign.offer(t, ids, population) if campaign is not None else None
+            visit = self._visit(t, ids, slate, population, offer)
+            self._settle(t, visit, population, log, ledger)
+            if offer is not None:
+                campaign.record(t, visit, offer)
+            arrivals = self._arrivals(t, visit, population, ledger)
             if arrivals:
-                add(arrivals, t + 1)
-        customers = pd.DataFrame({
-            "customer": np.arange(n), "archetype": ints["archetype"][:n], "cohort": np.arange(n) < n0,
-            "join_round": ints["join_round"][:n], "last_round": ints["last_round"][:n],
-            "churned": ~alive[:n], "visits": visits[:n], "profit": cols["profit"][:n], "clv": cols["clv"][:n],
-            "expectation": cols["expectation"][:n]})
-        customers = customers[customers["join_round"] < cfg.rounds].reset_index(drop=True)
-        log = pd.DataFrame({USER: np.concatenate(log_user), ITEM: u.items.to_numpy()[np.concatenate(log_item)],
-                            RATING: np.concatenate(log_rating), TIMESTAMP: np.concatenate(log_round)})
-        purchases = pd.DataFrame({"customer": np.concatenate(sales_customer) if sales_customer else [],
-                                  "round": np.concatenate(sales_round) if sales_round else []}).astype(int)
-        latent = (pd.concat(survey_rows, ignore_index=True) if survey_rows else
-                  pd.DataFrame(columns=["customer", "round", "Personalisation", "Satisfaction", "Loyalty"]))
-        rounds = pd.DataFrame(round_rows)
+                population.add(arrivals, t + 1, log)
+        customers = population.frame(cfg.rounds, n0)
         total_visits = max(int(customers["visits"].sum()), 1)
-        return SimulationResult(label=label, seed=seed, config=cfg, rounds=rounds, customers=customers, log=log,
-                                purchases=purchases, survey_latent=latent, purchase_rate=expected_sales / total_visits,
-                                timings=timings)
+        return SimulationResult(label=label, seed=self.seed, config=cfg, rounds=pd.DataFrame(ledger.round_rows),
+                                customers=customers, log=log.frame(self.utilities.items), purchases=ledger.purchases(),
+                                survey_latent=ledger.survey(), purchase_rate=ledger.expected_sales / total_visits,
+                                timings=exposure.timings, campaign=None if campaign is None else campaign.frame())
+
+    def _visit(self, t: int, ids: np.ndarray, slate: np.ndarray, population: Population, offer=None) -> Visit:
+        """Return one round's visit of customers ``ids``: choice, experience, satisfaction, complaint, return.
+
+        ``offer`` (a campaign round): the treated's choice utilities gain ``offer.bonus`` and their
+        return logit ``offer.tau`` (both 0 for the others).
+        """
+        cfg, seed = self.config, self.seed
+        choice, resp = cfg.choice, cfg.response
+        shown = slate >= 0
+        util = np.where(shown, population.taste[ids[:, None], np.maximum(slate, 0)], np.nan).astype(np.float64)
+        probs = choice.probabilities(util if offer is None else util + offer.bonus[:, None])
+        draw = crn.uniform(seed, crn.CHOICE, ids, t)
+        pick = np.minimum((np.cumsum(probs, axis=1) < draw[:, None]).sum(axis=1), probs.shape[1] - 1)
+        rows = np.flatnonzero(pick > 0)
+        realised = np.full(len(ids), choice.outside_utility)
+        realised[rows] = util[rows, pick[rows] - 1] + resp.experience_noise * crn.normal(seed, crn.EXPERIENCE, ids[rows], t)
+        expectation = population.cols["expectation"][ids]
+        sat = resp.satisfaction(realised, expectation)
+        complaint = crn.uniform(seed, crn.COMPLAINT, ids, t) < expit(resp.complaint_intercept - resp.complaint_slope * sat)
+        loyalty = resp.return_logit(sat, population.cols["habit"][ids])
+        if offer is not None:
+            loyalty = loyalty + offer.tau
+        returns = crn.uniform(seed, crn.RETURN, ids, t) < expit(loyalty)
+        return Visit(ids=ids, slate=slate, shown=shown, util=util, probs=probs, rows=rows,
+                     item=slate[rows, pick[rows] - 1], realised=realised, expectation=expectation, sat=sat,
+                     complaint=complaint, loyalty=loyalty, returns=returns)
+
+    def _settle(self, t: int, visit: Visit, population: Population, log: Log, ledger: Ledger) -> None:
+        """Book the visit: expectations adapt, purchases are logged and paid, the survey is answered."""
+        cfg, resp, econ = self.config, self.config.response, self.config.economics
+        ids, rows = visit.ids, visit.rows
+        ledger.expected_sales += float((1.0 - visit.probs[:, 0]).sum())
+        population.cols["expectation"][ids] = visit.expectation + resp.adaptation * (visit.realised - visit.expectation)
+        buyers = ids[rows]
+        population.consumed[buyers, visit.item] = True
+        log.append(buyers, visit.item, np.clip(np.round(visit.realised[rows]), 1, 5), t)
+        ledger.sales(buyers, t)
+        unit = econ.price * econ.margin
+        population.cols["profit"][buyers] += unit
+        population.cols["clv"][buyers] += unit / (1.0 + econ.weekly_discount) ** t
+        population.visits[ids] += 1
+        population.ints["last_round"][ids] = t
+        population.purchases[buyers] += 1
+        population.ints["last_purchase"][buyers] = t
+        population.cols["last_satisfaction"][ids] = visit.sat
+        # the survey: inclusive value of the slate, satisfaction, return logit
+        answer = crn.uniform(self.seed, crn.SURVEY, ids, t) < cfg.survey.response_rate
+        if answer.any():
+            tau = cfg.choice.temperature
+            z = np.column_stack([np.full(len(ids), cfg.choice.outside_utility), visit.util]) / tau
+            iv = tau * logsumexp(np.where(np.isnan(z), -np.inf, z), axis=1)
+            ledger.survey_rows.append(pd.DataFrame({"customer": ids[answer], "round": t, "Personalisation": iv[answer],
+                                                    "Satisfaction": visit.sat[answer], "Loyalty": visit.loyalty[answer]}))
+
+    def _arrivals(self, t: int, visit: Visit, population: Population, ledger: Ledger) -> int:
+        """Churn the leavers, write the round's row and return next round's word-of-mouth arrivals."""
+        cfg, resp = self.config, self.config.response
+        ids, sat, n0 = visit.ids, visit.sat, cfg.user.n_customers
+        counts = np.bincount(visit.slate[visit.shown], minlength=population.n_items).astype(float)
+        cohort_alive = int((ids < n0).sum())
+        high, dissatisfied = int((sat >= resp.s_high).sum()), int((sat < 0).sum())
+        population.alive[ids[~visit.returns]] = False
+        rate = max(0.0, resp.base_arrivals * n0 + resp.wom_conversion * (
+            resp.wom_positive * high - resp.wom_negative * dissatisfied))
+        arrivals = int(np.random.default_rng([self.seed, 100, t]).poisson(rate))
+        ledger.round_rows.append({
+            "round": t, "visitors": len(ids), "cohort_alive": cohort_alive, "purchases": len(visit.rows),
+            "profit": cfg.economics.price * cfg.economics.margin * len(visit.rows),
+            "mean_satisfaction": float(sat.mean()), "highly_satisfied": high / len(ids),
+            "dissatisfied": dissatisfied / len(ids), "complaint_rate": float(visit.complaint.mean()),
+            "return_rate": float(visit.returns.mean()), "mean_slate_utility": float(np.nanmean(visit.util)),
+            "mean_expectation": float(visit.expectation.mean()), "arrivals": arrivals,
+            "exposure_gini": gini(counts), "catalogue_coverage": float((counts > 0).mean()),
+        })
+        return arrivals
 
 
 def simulate(config: WorldConfig, utilities: TrueUtilities, recommenders, *, seeds, show_progress: bool = True
