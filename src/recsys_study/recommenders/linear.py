@@ -33,6 +33,17 @@ every machine: with two OpenBLAS threads B differs from the one-thread B in the 
 (max |ΔB| ≈ 1e-8 on 6,000 items: the blocked updates are summed in another order), and on a
 shared, busy machine two spinning BLAS threads were slower (4.9 s against 3.1 s for n = 6,000).
 ``num_threads=0`` uses one BLAS thread per available core.
+
+Forgetting users (``forget``; the right to erasure): removing the rows X_U of users U turns G into
+G − X_Uᵀ X_U, a rank-|U| downdate, so by the Sherman–Morrison–Woodbury identity (Woodbury 1950;
+Golub & Van Loan, §2.1.4)
+
+    P' = (G − X_Uᵀ X_U)⁻¹ = P + P X_Uᵀ (I − X_U P X_Uᵀ)⁻¹ X_U P,
+
+about 2·nnz(X_U)·n + |U|·n² flops against the refit's n³. With ``keep_inverse=True`` the model keeps
+P in float64 (8n² bytes; B is then float64 too) and ``forget`` downdates it: the scores equal a
+float64 refit's to rounding (≈1e-12 on ml-100k). Without it (the default, float32, nothing kept)
+``forget`` refits from the stored matrix: exact, not faster.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recsys_study.privacy.erasure import apply_layout, entry_rows, forget_layout
 from recsys_study.recommenders.base import Recommender
 from recsys_study.recommenders.threads import n_threads as _n_threads
 
@@ -131,6 +143,66 @@ def ease_weights_woodbury(x: sp.spmatrix, l2: float) -> np.ndarray:
     return q
 
 
+def _upper_to_full(p: np.ndarray) -> np.ndarray:
+    """Return the symmetric matrix whose upper triangle ``p`` holds (float64, in place)."""
+    low = np.tril_indices_from(p, -1)
+    p[low] = p.T[low]
+    return p
+
+
+def ease_inverse(x: sp.spmatrix, l2: float, *, solver: str = "gram") -> np.ndarray:
+    """Return P = (XᵀX + λI)⁻¹ in float64 (n × n), from the n × n Cholesky factor (``"gram"``) or the
+    m × m one (``"woodbury"``: P = (I − Xᵀ(XXᵀ + λI)⁻¹X)/λ)."""
+    if l2 <= 0:
+        raise ValueError(f"EASE needs a positive l2 penalty (λ), got {l2!r}")
+    x = sp.csr_matrix(x, dtype=np.float64)
+    n = x.shape[1]
+    if solver == "woodbury":
+        kernel = (x @ x.T).toarray()
+        kernel[np.diag_indices_from(kernel)] += l2
+        kx = sla.cho_solve(sla.cho_factor(kernel, lower=True, overwrite_a=True, check_finite=False),
+                           x.toarray(), overwrite_b=True, check_finite=False)  # K X, m × n
+        p = -np.asarray(x.T @ kx)
+        p[np.diag_indices_from(p)] += 1.0
+        return p / l2
+    g = np.asarray((x.T @ x).toarray(), dtype=np.float64)
+    g[np.diag_indices(n)] += l2
+    potrf, potri = sla.get_lapack_funcs(("potrf", "potri"), (g,))
+    factor, info = potrf(g, lower=False, overwrite_a=True, clean=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: LAPACK potrf failed with info={info} (G + λI not positive definite)")
+    p, info = potri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: LAPACK potri failed with info={info}")
+    return _upper_to_full(p).T  # symmetric: the transpose of LAPACK's Fortran array is the C-ordered same matrix
+
+
+def weights_from_inverse(p: np.ndarray) -> np.ndarray:
+    """Return B with B_ij = −P_ij / P_jj (i ≠ j), B_jj = 0, as a new array of ``p``'s dtype."""
+    b = p / -np.diag(p)[None, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b
+
+
+def downdate_inverse(p: np.ndarray, rows: sp.spmatrix) -> np.ndarray:
+    """Return (A − VᵀV)⁻¹ from P = A⁻¹ and the sparse rows V (r × n), updating ``p`` in place.
+
+    Sherman–Morrison–Woodbury: (A − VᵀV)⁻¹ = P + P Vᵀ (I − V P Vᵀ)⁻¹ V P. With W = V P
+    (r × n, a sparse-dense product) and M = I − W Vᵀ (r × r, positive definite when A − VᵀV is),
+    P gains Wᵀ M⁻¹ W: one r × r Cholesky and an n × r by r × n product.
+    """
+    v = sp.csr_matrix(rows, dtype=np.float64)
+    w = np.asarray(v @ p)                                   # V P, r × n (p C-ordered: no copy)
+    m = np.eye(v.shape[0]) - np.asarray(v @ w.T)            # I − V P Vᵀ
+    m = (m + m.T) / 2.0
+    try:
+        z = sla.cho_solve(sla.cho_factor(m, lower=True, check_finite=False), w, check_finite=False)
+    except np.linalg.LinAlgError as err:
+        raise np.linalg.LinAlgError(f"EASE.forget: I − V P Vᵀ is not positive definite ({err}); refit instead") from None
+    p += w.T @ z
+    return p
+
+
 class EASE(Recommender):
     """EASE^R top-N recommender (Steck 2019).
 
@@ -146,6 +218,12 @@ class EASE(Recommender):
         "gram" inverts the n × n XᵀX + λI; "woodbury" solves the m × m XXᵀ + λI instead (the
         same B, far cheaper when users are fewer than items); "auto" takes "woodbury" when
         there are at most half as many training users as items.
+    keep_inverse : bool
+        Keep P = (XᵀX + λI)⁻¹ in float64 (``inverse_``, 8n² bytes; B in float64 too) so that
+        ``forget`` downdates it (Woodbury) instead of refitting. Default False: float32, nothing kept.
+
+    ``forget(users)`` removes users exactly (module docstring): afterwards the model is the one a
+    refit on the remaining rows gives, and a forgotten user gets the cold-user fallback.
     """
 
     name = "ease"
@@ -155,16 +233,21 @@ class EASE(Recommender):
 
     SOLVERS = ("auto", "gram", "woodbury")
 
+    forgets_users = True
+
     def __init__(self, *, l2: float = 250.0, use_ratings: bool = False, num_threads: int = 1,
-                 solver: str = "auto"):
+                 solver: str = "auto", keep_inverse: bool = False):
         if solver not in self.SOLVERS:
             raise ValueError(f"EASE solver={solver!r}: use one of {list(self.SOLVERS)}")
         self.l2 = l2
         self.use_ratings = use_ratings
         self.num_threads = num_threads
         self.solver = solver
+        self.keep_inverse = keep_inverse
 
     def _fit(self, user_items, *, train, items) -> None:
+        if train is not None:  # forget calls _fit on the stored matrix, entry_rows_ already updated
+            self.entry_rows_ = entry_rows(self, train)
         x = user_items.astype(np.float32)
         if not self.use_ratings:
             x = x.copy()
@@ -176,7 +259,10 @@ class EASE(Recommender):
             solver = "woodbury" if 2 * n_users <= n_items else "gram"
         self.solver_ = solver
         with threadpool_limits(_n_threads(self.num_threads), "blas"):
-            if solver == "woodbury":
+            if self.keep_inverse:
+                self.inverse_ = ease_inverse(self.x_, self.l2, solver=solver)
+                self.weights_ = weights_from_inverse(self.inverse_)
+            elif solver == "woodbury":
                 self.weights_ = ease_weights_woodbury(self.x_, self.l2)
             else:
                 self.weights_ = ease_weights(gram_matrix(self.x_), self.l2)
@@ -190,3 +276,35 @@ class EASE(Recommender):
         if not self.use_ratings:
             x.data[:] = 1.0
         return x @ self.weights_
+
+    def forget(self, users) -> EASE:
+        """Remove ``users`` exactly, as if their rows had never been in ``train``; return self.
+
+        With ``keep_inverse`` P is downdated by the removed rows (Woodbury, module docstring), the
+        items no remaining user rated are dropped (their rows and columns of P decouple: exact) and
+        the rest put in the refit's order; otherwise the weights are refitted from the stored
+        matrix. Unknown users are skipped; a forgotten user gets the cold-user fallback.
+        """
+        layout = forget_layout(self, users)
+        if layout is None:
+            return self
+        removed = self.x_[layout.forgotten]
+        apply_layout(self, layout)
+        if not self.keep_inverse:
+            self._fit(self.user_items_, train=None, items=None)
+            return self
+        with threadpool_limits(_n_threads(self.num_threads), "blas"):
+            p = downdate_inverse(self.inverse_, removed)
+        order = layout.item_order
+        if len(order) != p.shape[0] or not np.array_equal(order, np.arange(len(order))):
+            p = p[np.ix_(order, order)]  # the refit's item order (and no row for an item no one rated)
+        self.inverse_ = p
+        x = self.user_items_.astype(np.float32)
+        if not self.use_ratings:
+            x = x.copy()
+            x.data[:] = 1.0
+        self.x_ = x.tocsr()
+        n_users, n_items = self.x_.shape
+        self.solver_ = self.solver if self.solver != "auto" else ("woodbury" if 2 * n_users <= n_items else "gram")
+        self.weights_ = weights_from_inverse(self.inverse_)
+        return self
