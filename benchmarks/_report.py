@@ -114,6 +114,32 @@ def peak_rss_mib() -> float:
     return rss / 2**20 if platform.system() == "Darwin" else rss / 1024
 
 
+def rss_mib() -> float:
+    """Return this process's resident set size now (``VmRSS``), in MiB; NaN where /proc is missing."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's high-water mark (``VmHWM``) to its RSS now; return whether it was reset.
+
+    Linux ≥ 4.0: writing 5 to /proc/self/clear_refs. After it, ``peak_rss_mib() − rss_mib()`` taken
+    before a step is the step's own peak growth, not one measured from an earlier, higher peak.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def interleaved_medians(fns: dict, repeats: int = 3, setup=None) -> dict:
     """Time each callable of ``fns`` ``repeats`` times, round-robin; return label -> median and runs (s)."""
     runs: dict[str, list[float]] = {label: [] for label in fns}

@@ -14,11 +14,12 @@ Sections written to reports/benchmarks.{json,md} through benchmarks/_report.py:
    and against a plain per-user numpy loop; the share of identical lists; most_popular.
    Medians of 3 interleaved runs (ours, implicit, loop, ours, …), ratios from the same run.
 2. *Scale curve* (10^5, 10^6, 10^7): fit and recommend seconds of ALS, item kNN and
-   most_popular, each (model, size) end to end in its own process (its peak RSS is the
+   most_popular, each (model, size) end to end (fit, recommend and the ranking metrics) in its own process (its peak RSS is the
    process's); fitted growth exponents b of t ∝ n^b; the plot beside the Markdown.
    10^5 and 10^6: medians of 3 interleaved runs; 10^7: ``--repeats-large`` runs (1 by default:
    minutes per model on a shared machine).
-3. *EASE peak memory*: peak RSS growth during the fit over the n² float32 Gram matrix; and EASE's
+3. *EASE peak memory*: peak RSS growth during the fit (high-water mark reset to the RSS in use when the fit
+   starts) over the n² float32 Gram matrix; and EASE's
    Woodbury solver (m × m) against the n × n inverse: fit time, peak, |ΔB|, identical lists.
 4. *Fold-in latency* at 10^6: update-to-recommendation time of ``recommend_for_history``.
 
@@ -41,7 +42,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import REPORT_DIR, add_section, interleaved_medians, peak_rss_mib  # noqa: E402
+from _report import REPORT_DIR, add_section, interleaved_medians, peak_rss_mib, reset_peak_rss, rss_mib  # noqa: E402
 
 from recsys_study.constants import ITEM, USER  # noqa: E402
 
@@ -70,9 +71,11 @@ def worker(name: str, n: int) -> dict:
     import logging
 
     logging.getLogger("recsys_study").setLevel(logging.ERROR)
+    from recsys_study.evaluation.ranking import ranking_metrics
+
     train, test = make_split(n)
     users = pd.unique(test[USER])
-    base_rss = peak_rss_mib()
+    base_rss = rss_mib()
     model = _model(name)
     start, cpu = time.perf_counter(), time.process_time()
     model.fit(train)
@@ -80,10 +83,14 @@ def worker(name: str, n: int) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     recs = model.recommend(users, k=K)
     rec_s, rec_cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"model": name, "n": n, "fit_s": fit_s, "recommend_s": rec_s, "total_s": fit_s + rec_s,
-            "fit_cpu_s": fit_cpu, "recommend_cpu_s": rec_cpu, "total_cpu_s": fit_cpu + rec_cpu,
-            "test_users": len(users), "rows": len(recs), "peak_rss_mib": peak_rss_mib(),
-            "rss_before_fit_mib": base_rss, "load_average": os.getloadavg()[0]}
+    start, cpu = time.perf_counter(), time.process_time()  # the metrics belong to "end to end" too
+    scores = ranking_metrics(recs, test[[USER, ITEM]], K, ("ndcg", "precision", "recall", "map"))
+    eval_s, eval_cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"model": name, "n": n, "fit_s": fit_s, "recommend_s": rec_s, "evaluate_s": eval_s,
+            "total_s": fit_s + rec_s + eval_s, "fit_cpu_s": fit_cpu, "recommend_cpu_s": rec_cpu,
+            "evaluate_cpu_s": eval_cpu, "total_cpu_s": fit_cpu + rec_cpu + eval_cpu,
+            "ndcg": float(scores["ndcg"].mean()), "test_users": len(users), "rows": len(recs),
+            "peak_rss_mib": peak_rss_mib(), "rss_before_fit_mib": base_rss, "load_average": os.getloadavg()[0]}
 
 
 def run_worker(name: str, n: int) -> dict:
@@ -209,7 +216,9 @@ def ease_worker(n_items: int) -> dict:
 
     df = interactions(50_000, n_items, 1_000_000, seed=SEED)[[USER, ITEM]]
     model = _model("ease")
-    rss0 = peak_rss_mib()
+    rss0 = rss_mib()  # the memory in use when the fit starts, with the peak reset to it
+    if not reset_peak_rss():
+        raise RuntimeError("EASE's peak memory needs /proc/self/clear_refs (Linux) to measure the fit alone.")
     start = time.perf_counter()
     model.fit(df)
     fit_s = time.perf_counter() - start
@@ -325,7 +334,8 @@ def summarise(runs: list[dict]) -> pd.DataFrame:
     """Medians per (model, size) of the worker runs."""
     raw = pd.DataFrame(runs)
     return raw.groupby(["model", "n"], as_index=False).agg(
-        fit_s=("fit_s", "median"), recommend_s=("recommend_s", "median"), total_s=("total_s", "median"),
+        fit_s=("fit_s", "median"), recommend_s=("recommend_s", "median"), evaluate_s=("evaluate_s", "median"),
+        total_s=("total_s", "median"),
         total_cpu_s=("total_cpu_s", "median"), peak_rss_mib=("peak_rss_mib", "max"),
         test_users=("test_users", "first"), runs=("fit_s", "size"), load_average=("load_average", "median"))
 
@@ -374,7 +384,8 @@ def write_scale_section(runs: list[dict], *, repeats: int, repeats_large: int, c
                         f"{r.total_cpu_s:.0f} CPU s (≥ {r.total_cpu_s / threads:.0f} s on {threads} idle cores), "
                         f"peak {r.peak_rss_mib / 1024:.2f} GiB" for r in large.itertuples())
     table = med.rename(columns={"n": "interactions", "fit_s": "fit s", "recommend_s": "recommend s",
-                                "total_s": "fit + recommend s", "total_cpu_s": "fit + recommend CPU s",
+                                "evaluate_s": "metrics s", "total_s": "fit + recommend + metrics s",
+                                "total_cpu_s": "fit + recommend + metrics CPU s",
                                 "peak_rss_mib": "peak RSS MiB", "load_average": "load average",
                                 "test_users": "test users"})
     add_section(SCALE_TITLE, table, order=20,
@@ -385,7 +396,7 @@ def write_scale_section(runs: list[dict], *, repeats: int, repeats_large: int, c
                     f"run's end, on {threads} cores). Medians of {repeats} interleaved runs below 5·10^6 "
                     f"interactions, at most {repeats_large} run(s) above (column runs; minutes each on a shared machine). "
                     f"Fitted growth exponents (t ∝ n^b, least squares on log-log): {exp_txt}. Target at 10^7: "
-                    f"ALS and item kNN fit + recommend under 180 s each within 8 GiB; measured: {verdict or 'not run'}. "
+                    f"ALS and item kNN fit + recommend + metrics (NDCG, precision, recall, MAP at 10) under 180 s each within 8 GiB; measured: {verdict or 'not run'}. "
                     "CPU s / cores is the wall-clock time on idle cores only where the work is parallel "
                     "(ALS's solver and recommend blocks are; item kNN's fit and recommend blocks are)."))
     if verdict:

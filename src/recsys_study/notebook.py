@@ -142,7 +142,7 @@ def publish(run_name: str, *, headline: Mapping, experiment: str | None = None, 
       ``params``; the seed is the ``seed`` parameter unless given;
     - metrics: every finite number of ``headline`` and ``metrics`` (nested dicts flattened with dots:
       ``{"ndcg": {"ease": 0.4}}`` → ``ndcg.ease``);
-    - artifacts: ``tables`` (``{name: DataFrame}``; a named index is kept as a column) as CSV and
+    - artifacts: ``tables`` (``{name: DataFrame}``; row labels other than 0..n−1 are kept as columns) as CSV and
       ``figures`` (``{name: Figure}``, or a list named ``figure_1`` …) as PNG;
     - records: every item of ``headline`` and of ``records`` (``record``), read by the report index.
     The run is opened with ``tracking.start_run`` (provenance, dataset fingerprint, split, status
@@ -161,8 +161,10 @@ def publish(run_name: str, *, headline: Mapping, experiment: str | None = None, 
         if numbers:
             tracking.log_metrics(numbers)
         for name, frame in (tables or {}).items():
-            named_index = any(n is not None for n in frame.index.names)
-            tracking.log_table(frame.reset_index() if named_index else frame, name)
+            import pandas as pd
+
+            labelled = not isinstance(frame.index, pd.RangeIndex)  # row labels are data: keep them as columns
+            tracking.log_table(frame.reset_index() if labelled else frame, name)
         for name, fig in (figures or {}).items():
             tracking.log_figure(fig, name)
         run_id = run.info.run_id

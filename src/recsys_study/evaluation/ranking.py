@@ -1,7 +1,9 @@
 """Top-k ranking metrics over tidy frames, one value per user.
 
 Every metric has the signature ``fn(recs, truth, k) -> pd.Series`` (``auc_at_k`` also needs
-the catalogue size). ``recs`` holds the recommendation lists (``user, item, rank`` with a
+the catalogue size); each call joins the lists with the truth on its own, so
+``ranking_metrics(recs, truth, k, names)``, which shares one join among all the metrics asked for,
+is the fast path (the protocol and the benchmarks use it). ``recs`` holds the recommendation lists (``user, item, rank`` with a
 1-based rank; a ``score`` column may be present and is ignored: ties in score must already be
 broken by ``rank``). ``truth`` holds the relevant items (``user, item``); the caller applies
 any rating threshold before. Conventions shared by all metrics:
@@ -188,6 +190,8 @@ def precision_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series
     The denominator is k even when the list is shorter than k (a short list is penalised), as
     in trec_eval, ranx and Microsoft Recommenders. Reference: Herlocker, Konstan, Terveen &
     Riedl (2004), "Evaluating collaborative filtering recommender systems", ACM TOIS 22(1).
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _precision(_hits_per_user(recs, truth, k))
 
@@ -197,6 +201,8 @@ def recall_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
 
     R@k(u) = |L_k(u) ∩ R(u)| / |R(u)| (not capped at k, so it cannot reach 1 when |R(u)| > k).
     Reference: Herlocker et al. (2004), ACM TOIS 22(1); identical to ranx ``recall@k``.
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _recall(_hits_per_user(recs, truth, k))
 
@@ -206,6 +212,8 @@ def hit_rate_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
 
     HR@k(u) = 1[|L_k(u) ∩ R(u)| > 0]. Reference: Deshpande & Karypis (2004), "Item-based
     top-N recommendation algorithms", ACM TOIS 22(1); identical to ranx ``hit_rate@k``.
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _hit_rate(_hits_per_user(recs, truth, k))
 
@@ -216,6 +224,8 @@ def mrr_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     RR@k(u) = max_{i ∈ L_k(u) ∩ R(u)} 1 / rank(i); its mean over users is MRR@k.
     Reference: Voorhees (1999), "The TREC-8 question answering track report"; identical to
     ranx ``mrr@k``.
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _mrr(_hits_per_user(recs, truth, k))
 
@@ -228,6 +238,8 @@ def ndcg_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     With binary relevance this equals ranx ``ndcg@k`` (both the Järvelin and the Burges gain).
     Reference: Järvelin & Kekäläinen (2002), "Cumulated gain-based evaluation of IR
     techniques", ACM TOIS 20(4).
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _ndcg(_hits_per_user(recs, truth, k))
 
@@ -241,6 +253,8 @@ def map_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     ``map@k`` and Microsoft Recommenders' ``map_at_k`` divide by |R(u)| instead: that variant is
     :func:`map_ir_at_k`; the two agree whenever |R(u)| <= k. Reference: Manning, Raghavan &
     Schütze (2008), "Introduction to Information Retrieval", ch. 8.4.
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _map(_hits_per_user(recs, truth, k))
 
@@ -253,6 +267,8 @@ def map_ir_at_k(recs: pd.DataFrame, truth: pd.DataFrame, k: int) -> pd.Series:
     tables. A user with more than k relevant items cannot reach 1. Reference: Voorhees &
     Harman (2005), "TREC: Experiment and Evaluation in Information Retrieval", MIT Press;
     Manning, Raghavan & Schütze (2008), ch. 8.4.
+    One call, one join of ``recs`` with ``truth``: for several metrics of the same lists use
+    ``ranking_metrics`` (one join for all; ``make bench`` times four metrics called one by one against it).
     """
     return _map_ir(_hits_per_user(recs, truth, k))
 

@@ -11,6 +11,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from recsys_study.locking import file_lock
+
 
 def _read_umask_by_setting() -> int:
     mask = os.umask(0o022)
@@ -69,12 +71,5 @@ def atomic_write(path: Path, content: str | bytes) -> Path:
 @contextmanager
 def index_lock(reports_dir: Path):
     """Hold ``reports/.index.lock`` (fcntl): one writer of ``index.html`` at a time across processes."""
-    import fcntl
-
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    with open(reports_dir / ".index.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(Path(reports_dir) / ".index.lock"):
+        yield

@@ -18,6 +18,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from recsys_study.locking import LockBusyError, file_lock
 from recsys_study.paths import project_root
 from recsys_study.runner.errors import ExperimentBusyError, ExperimentSpecError, Interrupted
 from recsys_study.runner.manifest import RunResult, measured_seconds, merged, read_manifest, read_manifests
@@ -44,31 +45,19 @@ def experiment_lock(out_dir: Path, name: str, *, wait: bool = True):
     A second process waits for the first (saying so on stderr), or with ``wait=False`` raises
     ExperimentBusyError.
     """
-    import fcntl
-
-    out_dir.mkdir(parents=True, exist_ok=True)
     lock_path = out_dir / ".lock"
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            if not wait:
-                raise ExperimentBusyError(
-                    f"experiment {name!r} is already running ({holder}, lock {lock_path}); wait for it to "
-                    "finish or run without --no-wait to queue behind it.") from None
-            print(f"experiment {name!r} is already running ({holder}); waiting for it to finish...",
-                  file=sys.stderr, flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
+
+    def say_waiting(holder: str) -> None:
+        print(f"experiment {name!r} is already running ({holder}); waiting for it to finish...",
+              file=sys.stderr, flush=True)
+
+    try:
+        with file_lock(lock_path, wait=wait, on_wait=say_waiting):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except LockBusyError as busy:
+        raise ExperimentBusyError(
+            f"experiment {name!r} is already running ({busy.holder}, lock {lock_path}); wait for it to "
+            "finish or run without --no-wait to queue behind it.") from None
 
 
 class _Signals:
