@@ -6,7 +6,8 @@ outcomes are computed from the world's own model with the *same* random numbers 
 uniform, the experience noise, the return uniform of that customer and round), so the pair
 (Y(0), Y(1)) is what this very customer would have done without and with the offer:
 
-- **probabilities** (the true uplift): ``P(buy | T) = 1 - pi_0(T)`` with ``pi_j(T)`` the logit
+- **probabilities** (the true uplift; an offer sent after the visit, the retention offer, has
+  ``P(return | T) = sigmoid(L(S) + T tau)`` given the visit's S): ``P(buy | T) = 1 - pi_0(T)`` with ``pi_j(T)`` the logit
   choice probabilities of the slate under arm T, and
   ``P(return | T) = pi_0(T) sigmoid(L(S(u_0)) + T tau) + sum_{j>=1} pi_j(T) E_nu[sigmoid(L(S(u_j + sigma_e nu)) + T tau)]``
   with ``L(S) = g0 + g1 S + h_c`` the return logit; the expectation over the experience noise
@@ -49,8 +50,12 @@ def kinds(y_treated, y_control) -> np.ndarray:
 
 @dataclass
 class Offer:
-    """Who is in the campaign (``eligible`` among the round's visitors), who is treated, and the effects."""
+    """Who is in the campaign (``eligible`` among the round's visitors), who is treated, and the effects.
 
+    An offer sent after the visit learns its features and return effect from the visit (``after``).
+    """
+
+    model: object
     eligible: np.ndarray
     treated: np.ndarray
     features: dict
@@ -58,6 +63,19 @@ class Offer:
     tau: np.ndarray         # return-logit shift of each visitor (0 unless treated)
     bonus_if_treated: np.ndarray
     tau_if_treated: np.ndarray
+
+    def after(self, bought: np.ndarray, sat: np.ndarray) -> None:
+        """Update the features with the visit just made (an offer sent after it) and its return effect."""
+        if not self.model.after_visit:
+            return
+        x = self.features
+        purchases = x["frequency"] * x["visits"] + bought
+        x["visits"] = x["visits"] + 1
+        x["frequency"] = purchases / x["visits"]
+        x["recency"] = np.where(bought, 0.0, x["recency"])
+        x["satisfaction"] = sat
+        self.tau_if_treated = self.model.effect("return_effect", x)
+        self.tau = np.where(self.treated, self.tau_if_treated, 0.0)
 
 
 class Campaign:
@@ -78,7 +96,7 @@ class Campaign:
         x = population.features(ids, t)
         treated = eligible & (crn.uniform(self.world.seed, crn.ASSIGN, ids) < m.treated_share)
         bonus, tau = m.effect("purchase_effect", x), m.effect("return_effect", x)
-        return Offer(eligible=eligible, treated=treated, features=x, bonus=np.where(treated, bonus, 0.0),
+        return Offer(model=m, eligible=eligible, treated=treated, features=x, bonus=np.where(treated, bonus, 0.0),
                      tau=np.where(treated, tau, 0.0), bonus_if_treated=bonus, tau_if_treated=tau)
 
     def record(self, t: int, visit, offer: Offer) -> None:
@@ -86,7 +104,8 @@ class Campaign:
         e = offer.eligible
         ids = visit.ids[e]
         po = potential_outcomes(self.world, ids, t, util=visit.util[e], expectation=visit.expectation[e],
-                                bonus=offer.bonus_if_treated[e], tau=offer.tau_if_treated[e])
+                                bonus=offer.bonus_if_treated[e], tau=offer.tau_if_treated[e],
+                                after_visit=self.model.after_visit)
         bought = np.zeros(len(visit.ids), dtype=bool)
         bought[visit.rows] = True
         out = pd.DataFrame({"customer": ids, "round": t, **{f: offer.features[f][e] for f in (*CAMPAIGN_FEATURES, "visits")},
@@ -114,12 +133,14 @@ class Campaign:
 
 
 def potential_outcomes(world, ids: np.ndarray, t: int, *, util: np.ndarray, expectation: np.ndarray,
-                       bonus: np.ndarray, tau: np.ndarray) -> dict:
+                       bonus: np.ndarray, tau: np.ndarray, after_visit: bool = False) -> dict:
     """Return both arms' realised outcomes and probabilities for customers ``ids`` in round ``t``.
 
     ``util`` (n, k): the true utilities of their slates (NaN = not shown); ``bonus``/``tau``: the
     offer's shifts if treated. Keys ``bought``, ``returned``, ``p_bought``, ``p_returned``, each a
     pair (control, treated) of arrays; the draws are the world's own for (customer, round).
+    ``after_visit``: the offer was sent after the visit, so the return probabilities are conditional
+    on the visit that happened, ``sigmoid(L(S) + T tau)``, not averaged over the visits that could have.
     """
     cfg, seed = world.config, world.seed
     choice, resp = cfg.choice, cfg.response
@@ -144,9 +165,13 @@ def potential_outcomes(world, ids: np.ndarray, t: int, *, util: np.ndarray, expe
         logit = resp.return_logit(resp.satisfaction(realised, expectation), habit) + shift_t
         out["bought"].append(bought)
         out["returned"].append(u_return < expit(logit))
-        p_after = expit(resp.return_logit(s_nodes, habit[:, None, None]) + shift_t[:, None, None]) @ _WEIGHTS
-        p_after = np.where(np.isnan(util), 0.0, p_after)
-        p_return = probs[:, 0] * expit(resp.return_logit(s_outside, habit) + shift_t) + (probs[:, 1:] * p_after).sum(axis=1)
+        if after_visit:
+            p_return = expit(logit)
+        else:
+            p_after = expit(resp.return_logit(s_nodes, habit[:, None, None]) + shift_t[:, None, None]) @ _WEIGHTS
+            p_after = np.where(np.isnan(util), 0.0, p_after)
+            p_return = (probs[:, 0] * expit(resp.return_logit(s_outside, habit) + shift_t)
+                        + (probs[:, 1:] * p_after).sum(axis=1))
         out["p_bought"].append(1.0 - probs[:, 0])
         out["p_returned"].append(p_return)
     return out

@@ -223,19 +223,20 @@ CAMPAIGN_FEATURES = ("satisfaction", "recency", "frequency", "tenure")
 
 #: each kind of offer's default effects (intercept and one coefficient per feature)
 CAMPAIGN_PRESETS = {
-    # a retention offer: welcome to the dissatisfied and lapsing, a reminder to leave for long-standing
-    # regulars (the sleeping dogs of Radcliffe & Surry 1999); it does not change what is bought
-    "retention": {"return_effect": {"intercept": 1.0, "satisfaction": -1.0, "recency": 0.3, "frequency": -1.0,
-                                    "tenure": -0.02},
+    # a retention offer: welcome to the dissatisfied and lapsing, a reminder to leave for long-standing,
+    # satisfied regulars (the sleeping dogs of Radcliffe & Surry 1999); it does not change what is bought
+    "retention": {"return_effect": {"intercept": 1.5, "satisfaction": -0.8, "recency": 0.5, "frequency": -0.5,
+                                    "tenure": -0.01},
                   "purchase_effect": {}},
-    # a cross-sell offer (a voucher on this week's slate): sways infrequent buyers, puts regulars off
+    # a cross-sell offer (a voucher on this week's slate, rating points): sways the dissatisfied and new,
+    # puts long-standing regulars off
     "cross_sell": {"return_effect": {},
-                   "purchase_effect": {"intercept": 0.6, "satisfaction": -0.2, "recency": 0.1, "frequency": -1.0,
-                                       "tenure": -0.004}},
+                   "purchase_effect": {"intercept": 1.4, "satisfaction": -0.4, "recency": 0.1, "frequency": -0.5,
+                                       "tenure": -0.01}},
     # a personalised message: a little of both
-    "message": {"return_effect": {"intercept": 0.4, "satisfaction": -0.5, "recency": 0.1, "frequency": -0.5,
-                                  "tenure": -0.01},
-                "purchase_effect": {"intercept": 0.2, "frequency": -0.4}},
+    "message": {"return_effect": {"intercept": 0.8, "satisfaction": -0.4, "recency": 0.3, "frequency": -0.3,
+                                  "tenure": -0.005},
+                "purchase_effect": {"intercept": 0.5, "frequency": -0.4}},
 }
 CAMPAIGN_OUTCOMES = {"retention": "returned", "cross_sell": "bought", "message": "returned"}
 
@@ -244,15 +245,19 @@ CAMPAIGN_OUTCOMES = {"retention": "returned", "cross_sell": "bought", "message":
 class CampaignModel:
     """A randomised campaign in one round, whose effect on buying and returning differs by customer.
 
-    At the start of round ``round`` every customer who has visited before is treated with
-    probability ``treated_share`` (a counter-based draw: the assignment is random and reproducible).
-    The offer acts on two things, each linear in the customer's features x (``CAMPAIGN_FEATURES``:
-    last satisfaction S, recency = rounds since the last purchase, frequency = purchases per visit,
-    tenure = weeks a customer):
+    In round ``round`` every customer who has visited before is treated with probability
+    ``treated_share`` (a counter-based draw: the assignment is random and reproducible). The offer
+    acts on two things, each linear in the customer's features x (``CAMPAIGN_FEATURES``: S of the
+    last visit, recency = rounds since the last purchase, frequency = purchases per visit, tenure =
+    weeks a customer), as the CRM knows them when the offer is sent:
 
     - buying this round: every shown item's utility *in the choice* gains
       ``b(x) = b_0 + sum_f b_f x_f`` rating points (the experience of the item does not change);
     - returning next round: the return logit gains ``tau(x) = t_0 + sum_f t_f x_f``.
+
+    An offer with a purchase effect is sent *before* the round's visit (x as of the last visit); an
+    offer with only a return effect (the retention offer) is sent *after* it, to customers about to
+    decide whether to come back (x includes this visit: its satisfaction, whether it was a purchase).
 
     Both are 0 for the untreated. ``kind`` picks the default effects (``CAMPAIGN_PRESETS``:
     retention offer, cross-sell offer, personalised message) and the default outcome (``returned``
@@ -285,6 +290,11 @@ class CampaignModel:
             bad = sorted(set(effect) - {"intercept", *CAMPAIGN_FEATURES})
             _check(not bad, f"campaign.{name} has unknown term(s) {bad}; use 'intercept' and {list(CAMPAIGN_FEATURES)}.")
             object.__setattr__(self, name, effect)
+
+    @property
+    def after_visit(self) -> bool:
+        """True when the offer is sent after the round's visit (it acts on returning only)."""
+        return not any(self.purchase_effect.values())
 
     def effect(self, name: str, features: dict) -> np.ndarray:
         """Return ``c_0 + sum_f c_f x_f`` of ``name`` ("return_effect" or "purchase_effect") per customer."""

@@ -135,6 +135,7 @@ class Exposure:
         self.world = world
         self.model = model
         self.timings = {"fit_s": 0.0, "recommend_s": 0.0, "refits": 0}
+        self.fitted = model == "oracle"
         consent = world.config.consent
         self.popular = make("most_popular") if consent.rate < 1 else None
 
@@ -154,8 +155,9 @@ class Exposure:
             self.popular.fit(train, world.utilities.items_frame, users=users)
             if not world.config.consent.train_on_decliners:
                 train = train[population.consent[train[USER].to_numpy()]]
-        if self.model != ORACLE:
+        if self.model != ORACLE and len(train):  # nobody consents: nobody to personalise for
             self.model.fit(train, world.utilities.items_frame, users=users)
+            self.fitted = True
         self.timings["fit_s"] += time.perf_counter() - start
         self.timings["refits"] += 1
 
@@ -167,7 +169,8 @@ class Exposure:
             slate = world._slates(self.model, ids, population.taste[ids], population.consumed[ids], k)
         else:
             slate = np.full((len(ids), k), -1, dtype=np.int64)
-            for mask, model in ((population.consent[ids], self.model), (~population.consent[ids], self.popular)):
+            consent = population.consent[ids] & self.fitted
+            for mask, model in ((consent, self.model), (~consent, self.popular)):
                 if mask.any():
                     who = ids[mask]
                     slate[mask] = world._slates(model, who, population.taste[who], population.consumed[who], k)

@@ -275,6 +275,9 @@ class World:
         complaint = crn.uniform(seed, crn.COMPLAINT, ids, t) < expit(resp.complaint_intercept - resp.complaint_slope * sat)
         loyalty = resp.return_logit(sat, population.cols["habit"][ids])
         if offer is not None:
+            bought = np.zeros(len(ids), dtype=bool)
+            bought[rows] = True
+            offer.after(bought, sat)
             loyalty = loyalty + offer.tau
         returns = crn.uniform(seed, crn.RETURN, ids, t) < expit(loyalty)
         return Visit(ids=ids, slate=slate, shown=shown, util=util, probs=probs, rows=rows,
