@@ -50,6 +50,7 @@ import pandas as pd
 
 from recsys_study.constants import ITEM, RATING, TIMESTAMP, USER
 from recsys_study.data import load_movielens
+from recsys_study.protocol.published import PUBLISHED_2021_ROWS
 from recsys_study.split import stratified_labels
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,16 +71,7 @@ MSR_COLS = {USER: "userID", ITEM: "itemID", RATING: "rating", TIMESTAMP: "timest
 
 #: Their table's rows (MAP, nDCG@10, Precision@10, Recall@10) of the 2021-04-02 run: the README's
 #: "Algorithm Comparison" table of recommenders-team/recommenders (then microsoft/recommenders).
-PUBLISHED_2021 = {
-    "als": (0.004732, 0.044239, 0.048462, 0.017796),
-    "bivae": (0.146126, 0.475077, 0.411771, 0.219145),
-    "bpr": (0.132478, 0.441997, 0.388229, 0.212522),
-    "fastai": (0.025503, 0.147866, 0.130329, 0.053824),
-    "lightgcn": (0.088526, 0.419846, 0.379626, 0.144336),
-    "ncf": (0.107720, 0.396118, 0.347296, 0.180775),
-    "sar": (0.110591, 0.382461, 0.330753, 0.176385),
-    "svd": (0.012873, 0.095930, 0.091198, 0.032783),
-}
+PUBLISHED_2021 = {name.lower(): row for name, row in PUBLISHED_2021_ROWS.items()}  # the package's one copy
 PUBLISHED_KEYS = ("map", "ndcg_at_k", "precision_at_k", "recall_at_k")
 #: What reproduces which published row on our splits (checked by this script's fits and by hand)
 PUBLISHED_NOTES = [

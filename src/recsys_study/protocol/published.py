@@ -36,11 +36,11 @@ import pandas as pd
 from recsys_study.constants import ITEM, USER
 from recsys_study.evaluation.stats import holm, paired_test
 from recsys_study.paths import project_root
-from recsys_study.progress import progress
+from recsys_study.parallel import map_processes
 from recsys_study.protocol.core import METRIC, MODEL, VALUE, Protocol, build_context, compare, model_label, score_lists
 from recsys_study.protocol.relevance import ProtocolError, RelevancePolicy
-from recsys_study.protocol.study import mean_ci
 from recsys_study.split import Split, stratified_split
+from recsys_study.summary import mean_ci
 
 SPLIT = "split"
 REALISATION_2021 = "2021"
@@ -72,6 +72,17 @@ def published_split(interactions: pd.DataFrame, split_id: str) -> Split:
     return stratified_split(interactions, ratio=0.75, filter_by=ITEM, seed=int(seed), realisation="1.2.1")
 
 
+#: Every row of Microsoft Recommenders' 2021 ml-100k table (run of 2021-04-02), in their column order
+#: map, ndcg_at_k, precision_at_k, recall_at_k (= MAP-IR@10, NDCG@10, Precision@10, Recall@10 here). ALS,
+#: FastAI and SVD are rating models there; ``published_ml100k`` shows the five ranking models.
+PUBLISHED_2021_ROWS = {
+    "ALS": (0.004732, 0.044239, 0.048462, 0.017796), "BiVAE": (0.146126, 0.475077, 0.411771, 0.219145),
+    "BPR": (0.132478, 0.441997, 0.388229, 0.212522), "FastAI": (0.025503, 0.147866, 0.130329, 0.053824),
+    "LightGCN": (0.088526, 0.419846, 0.379626, 0.144336), "NCF": (0.107720, 0.396118, 0.347296, 0.180775),
+    "SAR": (0.110591, 0.382461, 0.330753, 0.176385), "SVD": (0.012873, 0.095930, 0.091198, 0.032783),
+}
+
+
 def published_ml100k(run: str = "2021") -> pd.DataFrame:
     """Return Microsoft Recommenders' published ml-100k rows (MAP, nDCG@10, Precision@10, Recall@10).
 
@@ -85,9 +96,7 @@ def published_ml100k(run: str = "2021") -> pd.DataFrame:
     """
     if run != "2021":
         raise ProtocolError(f"only the 2021 run's rows are stored, got run={run!r}.")
-    rows = {"BiVAE": (0.146126, 0.475077, 0.411771, 0.219145), "BPR": (0.132478, 0.441997, 0.388229, 0.212522),
-            "SAR": (0.110591, 0.382461, 0.330753, 0.176385), "LightGCN": (0.088526, 0.419846, 0.379626, 0.144336),
-            "NCF": (0.107720, 0.396118, 0.347296, 0.180775)}
+    rows = {name: PUBLISHED_2021_ROWS[name] for name in ("BiVAE", "BPR", "SAR", "LightGCN", "NCF")}
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(PUBLISHED_METRICS)).rename_axis(
         "published (Microsoft Recommenders, 2021 run)")
 
@@ -149,6 +158,13 @@ class PublishedStudy:
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.columns = pd.MultiIndex.from_tuples(out.columns, names=["metric", "stat"])
         return out.rename_axis(MODEL)
+
+    def records(self) -> dict:
+        """Return the study's table as ``{"model|metric|stat": value}`` (finite values only) for the index."""
+        table = self.table().drop(columns=["source", "n_seeds"], level=0)
+        stacked = table.stack(level=["metric", "stat"], future_stack=True)
+        return {"published_table": {f"{m}|{metric}|{stat}": float(v) for (m, metric, stat), v in stacked.items()
+                                    if np.isfinite(v)}}
 
     def side_by_side(self, metrics: Sequence[str] = PUBLISHED_METRICS, *, digits: int = 4) -> pd.DataFrame:
         """Return one text row per model (ours, re-run peers, published rows): the 2021 value and the seeds' CI."""
@@ -250,10 +266,10 @@ def _p(p: float) -> str:
 def validation_order(context: str, among: Sequence[str], *, path: str | Path | None = None,
                      metric: str = "NDCG@10") -> list[str]:
     """Return ``among`` sorted by validation ``metric`` in the tuned file, best first (never a test number)."""
-    from recsys_study.protocol.tuning import TunedFileError, load_tuned, tuned_path
+    from recsys_study.protocol.tuning import TunedFileError, load_tuned, tuned_entries
 
     load_tuned(context, path=path, models=list(among))  # the file is fresh and has every model, or this raises
-    entries = json.loads(tuned_path(path).read_text())["contexts"][context]["models"]
+    entries = tuned_entries(context, path=path)
     scores = {m: (entries[m].get("valid") or {}).get(metric) for m in among}
     missing = [m for m, v in scores.items() if v is None]
     if missing:
@@ -279,16 +295,7 @@ def run_published(interactions: pd.DataFrame, specs: Sequence[Mapping], *, items
         raise ProtocolError(f"two specs share a label: {labels}; give each a 'label'.")
     protocol = published_protocol()
     args = [(interactions, items, specs, split_id, protocol, peers) for split_id in splits]
-    if n_jobs == 1 or len(args) == 1:
-        results = [_one_split(*a) for a in progress(args, desc="published splits")]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(n_jobs, len(args)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_one_split, *a) for a in args]
-            results = [f.result() for f in progress(futures, desc="published splits")]
+    results = map_processes(_one_split, args, n_jobs=n_jobs, desc="published splits")
     per_user = pd.concat([r[0] for r in results], ignore_index=True)
     summary = pd.concat([r[1] for r in results], ignore_index=True)
     return PublishedStudy(per_user=per_user, summary=summary, published=published_ml100k(), peer_meta=meta,

@@ -24,13 +24,13 @@ import pandas as pd
 from recsys_study.constants import USER
 from recsys_study.evaluation import METRICS, get_metric
 from recsys_study.evaluation.stats import holm, paired_test
-from recsys_study.progress import progress
 from recsys_study.protocol.core import (METRIC, MODEL, VALUE, Protocol, build_context, compare, model_label,
                                        score_lists)
 from recsys_study.protocol.relevance import ProtocolError
+from recsys_study.parallel import map_processes
 from recsys_study.protocol.tuning import shrink_grids, tune_specs, validation_split
 from recsys_study.split import user_stratified_split
-from recsys_study.summary import mean_ci  # noqa: F401  (re-exported: protocol.published and tests import it here)
+from recsys_study.summary import mean_ci  # noqa: F401  (tests import it here too)
 
 DATASET, SEED, DATASETS = "dataset", "seed", "datasets"
 
@@ -104,6 +104,30 @@ class ComparisonStudy:
         out.columns = pd.MultiIndex.from_tuples(out.columns, names=["metric", "stat"])
         out.index.name = MODEL
         return out
+
+    def leaderboard(self, metrics: Sequence[str], *, alpha: float = 0.05) -> pd.DataFrame:
+        """Return the long leaderboard of every dataset: dataset, model, metric, mean, lower, upper, n_seeds."""
+        frames = [self.table(name, metrics, alpha=alpha).stack(level="metric", future_stack=True).reset_index()
+                  .assign(dataset=name) for name in self.summary[DATASET].unique()]
+        out = pd.concat(frames, ignore_index=True)
+        out["relevance"] = self.protocol.relevance.name
+        n_seeds = self.summary.groupby([DATASET, MODEL])[SEED].nunique().rename("n_seeds").reset_index()
+        return out.merge(n_seeds, on=[DATASET, MODEL], how="left")
+
+    def records(self, metric: str) -> dict:
+        """Return what the index and the tests read of this study: per dataset the best model by ``metric``,
+        every model's mean and t-interval, the models, the catalogue sizes, the seeds and the wall time."""
+        tables = {name: self.table(name, [metric]) for name in self.summary[DATASET].unique()}
+        return {
+            "best_model": {name: str(t[(metric, "mean")].idxmax()) for name, t in tables.items()},
+            "ndcg": {name: t[(metric, "mean")].to_dict() for name, t in tables.items()},
+            "ndcg_ci": {name: t[[(metric, "lower"), (metric, "upper")]].droplevel(0, axis=1).to_dict(orient="index")
+                        for name, t in tables.items()},
+            "relevance": self.protocol.relevance.name, "n_seeds": int(self.summary[SEED].nunique()),
+            "models": sorted(self.summary[MODEL].unique()),
+            "catalogue_items": self.summary.groupby(DATASET)["n_catalogue_items"].unique().map(list).to_dict(),
+            "wall_time_s": self.wall_time_s,
+        }
 
     def metric_labels(self) -> list[str]:
         """Return the metric labels of the summary, in protocol order."""
@@ -281,17 +305,7 @@ def run_comparison(datasets: Mapping[str, object], models: Sequence[Mapping], *,
         tasks.append((name, data, specs, seed))
     options = {"protocol": protocol, "test_frac": test_frac, "valid_frac": valid_frac, "segments": tuple(segments),
                "measure_memory": measure_memory, "anchor": anchor, "splitter": splitter}
-    if n_jobs == 1 or len(tasks) == 1:
-        results = [_one_split(*task, **options) for task in progress(tasks, desc="dataset x seed")]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # fresh interpreters: a forked copy of a process whose BLAS/OpenMP threads are running can hang
-        with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_one_split, *task, **options) for task in tasks]
-            results = [f.result() for f in progress(futures, desc="dataset x seed")]
+    results = map_processes(_one_split, tasks, n_jobs=n_jobs, desc="dataset x seed", **options)
     per_user, summary, segs, tuned_rows, anchored = [], [], [], [], []
     for res, (name, data, _, seed) in zip(results, tasks):
         comparison, tuned = res["comparison"], res["tuned"]

@@ -825,6 +825,31 @@ def tuned_path(path: str | Path | None = None) -> Path:
     return Path(path) if path is not None else tracking.project_root() / TUNED_PATH
 
 
+TUNE_FIX = "run `make tune` (python -m recsys_study.protocol.tune_all) to re-derive it"
+
+
+def tuned_entries(context: str, *, path: str | Path | None = None) -> dict:
+    """Return the raw ``{label: entry}`` of ``context`` in the tuned file (params, validation scores, trials).
+
+    Raises :class:`TunedFileError` when the file is missing, unreadable, of another schema or without
+    the context. ``load_tuned`` checks the entries against the study before building specs from them.
+    """
+    file = tuned_path(path)
+    try:
+        data = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise TunedFileError(f"{file} does not exist: no tuned parameters yet; {TUNE_FIX}.") from None
+    except (OSError, ValueError) as err:
+        raise TunedFileError(f"{file} cannot be read ({err}); {TUNE_FIX}.") from None
+    if not isinstance(data, dict) or data.get("schema") != TUNED_SCHEMA:
+        raise TunedFileError(f"{file} has schema {data.get('schema') if isinstance(data, dict) else None!r}, "
+                             f"this code reads schema {TUNED_SCHEMA}; {TUNE_FIX}.")
+    contexts = data.get("contexts") or {}
+    if context not in contexts:
+        raise TunedFileError(f"{file} has no context {context!r} (it has {sorted(contexts)}); {TUNE_FIX}.")
+    return contexts[context].get("models") or {}
+
+
 def load_tuned(context: str, *, path: str | Path | None = None, models: Sequence[str] | None = None) -> list[dict]:
     """Return the tuned specs ``{"algorithm", "params", "label"}`` of ``context`` from ``tuned.json``.
 
@@ -838,20 +863,8 @@ def load_tuned(context: str, *, path: str | Path | None = None, models: Sequence
     from recsys_study.recommenders.registry import from_spec
 
     file = tuned_path(path)
-    fix = "run `make tune` (python -m recsys_study.protocol.tune_all) to re-derive it"
-    try:
-        data = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise TunedFileError(f"{file} does not exist: no tuned parameters yet; {fix}.") from None
-    except (OSError, ValueError) as err:
-        raise TunedFileError(f"{file} cannot be read ({err}); {fix}.") from None
-    if not isinstance(data, dict) or data.get("schema") != TUNED_SCHEMA:
-        raise TunedFileError(f"{file} has schema {data.get('schema') if isinstance(data, dict) else None!r}, "
-                             f"this code reads schema {TUNED_SCHEMA}; {fix}.")
-    contexts = data.get("contexts") or {}
-    if context not in contexts:
-        raise TunedFileError(f"{file} has no context {context!r} (it has {sorted(contexts)}); {fix}.")
-    entries = contexts[context].get("models") or {}
+    fix = TUNE_FIX
+    entries = tuned_entries(context, path=path)
     wanted = {model_label(s): s for s in study_specs(context)}
     stale = []
     out = []
