@@ -1,0 +1,238 @@
+"""Two groups of respondents: measurement invariance (MICOM) and multigroup tests of the paths.
+
+MICOM (Henseler, Ringle & Sarstedt 2016, International Marketing Review 33(3), 405-431), three steps:
+
+1. **configural invariance**: the same indicators, the same data treatment and the same algorithm
+   settings in both groups (true by construction here; checked: no indicator constant within a
+   group and the PLS iterations converge in each);
+2. **compositional invariance**: ``c = cor(X w_1, X w_2)`` for every construct, the correlation of
+   the composite built on the pooled, standardised indicators ``X`` with group 1's and with group 2's
+   outer weights. It holds when ``c`` is not below the 5% quantile of ``c`` under random permutations
+   of the group labels (one-sided, ``p = share of permuted c <= c``);
+3. **equal composite means and variances**: with pooled weights on the pooled standardised data, the
+   difference of the groups' mean scores and of their log variances must lie inside the 2.5-97.5%
+   range of the permutation distribution. Steps 1 + 2 give *partial* invariance (group paths may be
+   compared), 1 + 2 + 3 *full* invariance (the data may be pooled).
+
+Multigroup path tests on the same groups:
+
+- **permutation test** (Chin & Dibbern 2010, in Handbook of Partial Least Squares, 171-193): the
+  difference ``beta_1 - beta_2`` of each path estimated in each group, against its distribution under
+  permuted labels, ``p = share of |permuted difference| >= |observed difference|``;
+- **Henseler's PLS-MGA** (Henseler, Ringle & Sinkovics 2009, Advances in International Marketing 20,
+  277-319): from J bootstrap draws per group,
+  ``p = 1 - J^-2 sum_j sum_k Theta(2 mean(beta_1) - beta_1j - 2 mean(beta_2) + beta_2k)``
+  (``Theta`` the unit step): p near 0 says beta_1 > beta_2, near 1 beta_1 < beta_2; two-sided
+  ``2 min(p, 1 - p)``. seminr 0.2.1's ``estimate_pls_mga`` (resampling with the same seed per group).
+
+Permutations re-estimate both groups (two correlation-matrix PLS fits each), ~2 ms per permutation
+on mobi's ECSI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recsys_study.progress import progress
+from recsys_study.satisfaction.inference import bootstrap_paths
+from recsys_study.satisfaction.pls import PLSPM, _estimate, correlation
+
+
+@dataclass
+class GroupComparison:
+    """MICOM and the permutation test of path differences for two groups."""
+
+    micom: pd.DataFrame        # one row per construct (steps 2 and 3, verdict)
+    configural: dict           # step 1 checks
+    paths: pd.DataFrame        # one row per path: group estimates, difference, permutation p
+    labels: tuple[str, str]
+    sizes: tuple[int, int]
+    n_permutations: int
+
+    def invariance(self) -> str:
+        """Return "full", "partial" or "none": the weakest MICOM verdict over the constructs."""
+        if not all(self.configural.values()):
+            return "none"
+        order = {"none": 0, "partial": 1, "full": 2}
+        return min(self.micom["invariance"], key=order.__getitem__)
+
+
+def _as_groups(groups, n: int) -> tuple[np.ndarray, tuple[str, str]]:
+    """Return a boolean array (True = first group) and the two labels from a two-valued grouping."""
+    values = pd.Series(np.asarray(groups))
+    if len(values) != n:
+        raise ValueError(f"groups has {len(values)} entries for {n} respondents; give one label per row.")
+    levels = list(pd.unique(values.dropna()))
+    if values.isna().any() or len(levels) != 2:
+        raise ValueError(f"groups must take exactly two values with no gaps; found {levels} "
+                         f"({int(values.isna().sum())} missing). Split the data into two groups first.")
+    if values.dtype == bool:
+        levels = [True, False]
+    first = (values == levels[0]).to_numpy()
+    return first, (str(levels[0]), str(levels[1]))
+
+
+def _group_fit(estimator: PLSPM, x: np.ndarray, structure):
+    _, mask, adjacency, mode_b = structure
+    return _estimate(correlation(x), mask, adjacency, mode_b, scheme=estimator.scheme,
+                     consistent=estimator.consistent, max_iter=estimator.max_iter, tol=estimator.tol)
+
+
+def _column_cor(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    return (a * b).sum(axis=0) / np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
+
+
+def compare_groups(estimator: PLSPM, data: pd.DataFrame, groups, *, n_permutations: int = 500, seed: int,
+                   level: float = 0.95) -> GroupComparison:
+    """Return MICOM (three steps) and the permutation test of every path between two groups.
+
+    ``groups``: one label per row of ``data``, exactly two distinct values (a boolean: True is the
+    first group). One set of ``n_permutations`` label permutations (``default_rng(seed)``) serves
+    MICOM's steps 2 and 3 and the path test. ``level`` sets the quantiles of steps 2 and 3.
+    """
+    if n_permutations < 20:
+        raise ValueError(f"n_permutations={n_permutations} is too few; use at least 20 (500+ to report).")
+    structure = estimator._structure()
+    items, mask, adjacency, _ = structure
+    names = list(estimator.model.constructs)
+    x = estimator._matrix(data)
+    first, labels = _as_groups(groups, len(x))
+    z = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+    path_index = [(names.index(a), names.index(b)) for a, b in estimator.model.paths]
+
+    def split_stats(is_first: np.ndarray):
+        x1, x2 = x[is_first], x[~is_first]
+        if (x1.std(axis=0) == 0).any() or (x2.std(axis=0) == 0).any():
+            return None
+        f1, f2 = _group_fit(estimator, x1, structure), _group_fit(estimator, x2, structure)
+        c = _column_cor(z @ f1.weights, z @ f2.weights)
+        diff = np.array([f1.paths[i, j] - f2.paths[i, j] for i, j in path_index])
+        return c, diff, f1, f2
+
+    observed = split_stats(first)
+    if observed is None:
+        raise ValueError("an indicator is constant within one group; drop it or merge sparse groups.")
+    c_obs, diff_obs, f1, f2 = observed
+    pooled = _group_fit(estimator, x, structure)
+    scores = z @ pooled.weights            # pooled weights, pooled standardisation: unit variance overall
+
+    def moments(is_first):
+        s1, s2 = scores[is_first], scores[~is_first]
+        return s1.mean(axis=0) - s2.mean(axis=0), np.log(s1.var(axis=0, ddof=1)) - np.log(s2.var(axis=0, ddof=1))
+
+    mean_obs, logvar_obs = moments(first)
+    rng = np.random.default_rng(seed)
+    c_perm, diff_perm, mean_perm, var_perm = [], [], [], []
+    failed = 0
+    for _ in progress(range(n_permutations), desc="permutations"):
+        shuffled = rng.permutation(first)
+        out = split_stats(shuffled)
+        if out is None:
+            failed += 1
+            continue
+        c_perm.append(out[0])
+        diff_perm.append(out[1])
+        m, v = moments(shuffled)
+        mean_perm.append(m)
+        var_perm.append(v)
+    c_perm, diff_perm = np.array(c_perm), np.array(diff_perm)
+    mean_perm, var_perm = np.array(mean_perm), np.array(var_perm)
+    a = (1 - level) / 2
+    c_q = np.quantile(c_perm, 1 - level, axis=0)
+    mean_lo, mean_hi = np.quantile(mean_perm, [a, 1 - a], axis=0)
+    var_lo, var_hi = np.quantile(var_perm, [a, 1 - a], axis=0)
+    micom = pd.DataFrame({
+        "construct": names, "c": c_obs, "c_quantile": c_q, "p_composition": (c_perm <= c_obs).mean(axis=0),
+        "mean_difference": mean_obs, "mean_low": mean_lo, "mean_high": mean_hi,
+        "p_mean": (np.abs(mean_perm) >= np.abs(mean_obs)).mean(axis=0),
+        "log_variance_ratio": logvar_obs, "variance_low": var_lo, "variance_high": var_hi,
+        "p_variance": (np.abs(var_perm) >= np.abs(logvar_obs)).mean(axis=0),
+    })
+    single = np.array([mask[:, k].sum() == 1 for k in range(len(names))])
+    # a single-item composite is its (standardised) item in every group: c = 1 by construction
+    micom["compositional"] = single | (micom["c"] >= micom["c_quantile"])
+    micom["equal_means"] = micom["mean_difference"].between(micom["mean_low"], micom["mean_high"])
+    micom["equal_variances"] = micom["log_variance_ratio"].between(micom["variance_low"], micom["variance_high"])
+    micom["invariance"] = np.where(~micom["compositional"], "none",
+                                   np.where(micom["equal_means"] & micom["equal_variances"], "full", "partial"))
+    configural = {"same_indicators_and_settings": True, "no_constant_indicator_in_a_group": True,
+                  "converged_in_both_groups": bool(f1.converged and f2.converged)}
+    paths = pd.DataFrame({
+        "source": [p[0] for p in estimator.model.paths], "target": [p[1] for p in estimator.model.paths],
+        f"estimate_{labels[0]}": [f1.paths[i, j] for i, j in path_index],
+        f"estimate_{labels[1]}": [f2.paths[i, j] for i, j in path_index],
+        "difference": diff_obs,
+        "perm_low": np.quantile(diff_perm, a, axis=0), "perm_high": np.quantile(diff_perm, 1 - a, axis=0),
+        "p_permutation": (np.abs(diff_perm) >= np.abs(diff_obs)).mean(axis=0),
+    })
+    return GroupComparison(micom, configural, paths, labels, (int(first.sum()), int((~first).sum())),
+                           n_permutations - failed)
+
+
+def henseler_p(boot_1, boot_2) -> float:
+    """Return Henseler's PLS-MGA p: ``1 - J^-2 sum_jk Theta(2 mean(b1) - b1_j - 2 mean(b2) + b2_k)``.
+
+    Both arrays hold J bootstrap draws of one path (one per group); ``Theta(x) = 1`` for x > 0.
+    """
+    b1, b2 = np.asarray(boot_1, dtype=float), np.asarray(boot_2, dtype=float)
+    if len(b1) != len(b2):
+        raise ValueError(f"henseler_p needs the same number of draws per group, got {len(b1)} and {len(b2)}.")
+    left = 2 * b1.mean() - b1 - 2 * b2.mean()
+    return float(1 - np.count_nonzero(left[:, None] + b2[None, :] > 0) / len(b1) ** 2)
+
+
+def pls_mga(estimator: PLSPM, data: pd.DataFrame, groups, *, n_boot: int = 500, seed: int) -> pd.DataFrame:
+    """Return Henseler's PLS-MGA per path: group estimates, bootstrap means, difference, p and two-sided p.
+
+    Each group is fitted with ``estimator``'s settings and bootstrapped ``n_boot`` times with the
+    same ``seed`` (``bootstrap_paths``; seminr's ``estimate_pls_mga`` resamples the same way), both
+    truncated to the smaller number of successful draws J.
+    """
+    x = estimator._matrix(data)
+    first, labels = _as_groups(groups, len(x))
+    fits, draws = [], []
+    for part in (first, ~first):
+        sub = data.iloc[np.flatnonzero(part)]
+        fit = PLSPM(estimator.model, scheme=estimator.scheme, consistent=estimator.consistent,
+                    max_iter=estimator.max_iter, tol=estimator.tol).fit(sub)
+        fits.append(fit)
+        draws.append(bootstrap_paths(fit, sub, n_boot=n_boot, seed=seed).draws)
+    j = min(len(d) for d in draws)
+    rows = []
+    for a, b in estimator.model.paths:
+        col = f"direct:{a}->{b}"
+        b1, b2 = draws[0][col].to_numpy()[:j], draws[1][col].to_numpy()[:j]
+        p = henseler_p(b1, b2)
+        e1, e2 = float(fits[0].path_coefficients_.loc[a, b]), float(fits[1].path_coefficients_.loc[a, b])
+        rows.append({"source": a, "target": b, f"estimate_{labels[0]}": e1, f"estimate_{labels[1]}": e2,
+                     "difference": e1 - e2, f"boot_mean_{labels[0]}": b1.mean(), f"boot_mean_{labels[1]}": b2.mean(),
+                     "p_mga": float(p), "p_two_sided": float(2 * min(p, 1 - p)), "n_draws": j})
+    return pd.DataFrame(rows)
+
+
+def world_survey_by_recommender(recommenders=("ease", "most_popular"), *, n_customers: int = 300, rounds: int = 10,
+                                dataset: str = "ml-100k", seed: int):
+    """Return (survey, path model, group labels): the simulated world's customers of two recommenders.
+
+    One world (``simulation.simulate``, default configuration with ``n_customers`` and ``rounds``)
+    per recommender, same seed; each customer's *last* survey answer is kept (one row per customer,
+    so the rows are independent as the permutation tests assume), and the answers are drawn by
+    ``simulation.analysis.survey_answers`` from the world's latent Personalisation, Satisfaction
+    and Loyalty, standardised over both groups together (so composite means can differ).
+    """
+    from recsys_study.data import load_movielens
+    from recsys_study.simulation import TrueUtilities, WorldConfig, analysis, simulate
+
+    utilities = TrueUtilities.from_dataset(load_movielens(dataset), seed=seed)
+    config = WorldConfig.from_dict({"user": {"n_customers": n_customers}, "rounds": rounds})
+    results = simulate(config, utilities, list(recommenders), seeds=[seed], show_progress=False)
+    latent = pd.concat([r.survey_latent.assign(recommender=r.label) for r in results], ignore_index=True)
+    last = latent.sort_values(["recommender", "customer", "round"]).groupby(["recommender", "customer"]).tail(1)
+    last = last.reset_index(drop=True)
+    survey = analysis.survey_answers(last, config.survey, seed=seed, standardise_with=latent)
+    return survey, analysis.survey_path_model(), last["recommender"].rename("recommender")
