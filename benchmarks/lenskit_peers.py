@@ -43,21 +43,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _peer import run_peer  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from recsys_study import protocol  # noqa: E402
 from recsys_study.constants import ITEM, RANK, RATING, USER  # noqa: E402
 from recsys_study.data import load_movielens  # noqa: E402
-from recsys_study.evaluation import mrr_at_k, ndcg_at_k, per_user_rating_errors, protocol, rmse  # noqa: E402
+from recsys_study.evaluation import mrr_at_k, ndcg_at_k, per_user_rating_errors, rmse  # noqa: E402
 from recsys_study.split import Split, user_stratified_split  # noqa: E402
 
 SEED, K, NBRS = 42, 10, 50
@@ -93,20 +95,11 @@ PAIRS = [  # (our model, LensKit model)
 
 def run_lenskit(split: Split, python: Path, workdir: Path) -> dict:
     """Write the split as parquet, run the LensKit side in its venv and return its JSON."""
-    if not python.exists():
-        raise SystemExit(
-            f"LensKit's venv is missing ({python} not found). Create it with `make bench-peers-venv` "
-            "(LensKit needs pandas < 3, so it cannot live in .venv), or pass --lenskit-python."
-        )
     train, test, out = workdir / "train.parquet", workdir / "test.parquet", workdir / "lenskit.json"
     split.train[[USER, ITEM, RATING]].to_parquet(train, index=False)
     split.test[[USER, ITEM, RATING]].to_parquet(test, index=False)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)  # nothing of this venv may leak into LensKit's
-    cmd = [str(python), str(RUNNER), "--train", str(train), "--test", str(test), "--out", str(out),
-           "--n", str(K), "--nbrs", str(NBRS), "--seed", str(SEED)]
-    print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT)
+    run_peer(python, RUNNER, ["--train", train, "--test", test, "--out", out, "--n", K, "--nbrs", NBRS, "--seed", SEED],
+             make_target="bench-peers-venv", why="LensKit needs pandas < 3, so it cannot live in .venv; or pass --lenskit-python")
     return json.loads(out.read_text())
 
 
@@ -184,7 +177,7 @@ def warm_up(specs: dict, split: Split) -> None:
     warm = np.random.default_rng(SEED).choice(users, size=max(2, len(users) // 10), replace=False)
     train = split.train[split.train[USER].isin(warm)]
     for spec in specs.values():
-        protocol._as_model(spec).fit(train).recommend(warm[:20], k=K)
+        protocol.core.build_model(spec).fit(train).recommend(warm[:20], k=K)
 
 
 def our_models(split: Split) -> tuple[pd.DataFrame, pd.DataFrame]:

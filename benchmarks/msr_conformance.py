@@ -53,11 +53,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
 
+from _peer import run_peer  # noqa: E402
 from _report import add_section  # noqa: E402
-from published_peers import META_PATH, MSR_COLS, RECS_PATH, load_in_file_order, msr_train_order  # noqa: E402
+from published_peers import (  # noqa: E402
+    META_PATH,
+    MSR_COLS,
+    RECS_PATH,
+    load_in_file_order,
+    msr_train_order,
+)
 
 from recsys_study.constants import ITEM, RANK, USER  # noqa: E402
-from recsys_study.evaluation import map_at_k, map_ir_at_k, ndcg_at_k, precision_at_k, recall_at_k  # noqa: E402
+from recsys_study.evaluation import (  # noqa: E402
+    map_at_k,
+    map_ir_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
 from recsys_study.recommenders.registry import make  # noqa: E402
 from recsys_study.split import stratified_labels  # noqa: E402
 
@@ -73,11 +86,8 @@ METRICS = {"map": map_ir_at_k, "map_at_k": map_at_k, "ndcg_at_k": ndcg_at_k, "pr
 
 
 def peer(python: Path, args: list[str], extra_path: Path | None = None) -> None:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)  # nothing of this venv may leak into the peer's
-    if extra_path is not None:
-        env["PYTHONPATH"] = str(extra_path)
-    subprocess.run([str(python), str(RUNNER), *args], check=True, env=env, cwd=ROOT)
+    run_peer(python, RUNNER, args, make_target="peers-venv", extra_path=extra_path, echo=False,
+             why="recommenders needs pandas < 3, so it cannot live in .venv")
 
 
 def compare_splits(df: pd.DataFrame, theirs: np.lib.npyio.NpzFile, configs: list[str], realisation: str) -> list[dict]:

@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peer import run_peer  # noqa: E402
 from _report import add_section  # noqa: E402
 
 from recsys_study.constants import ITEM, RANK, USER  # noqa: E402
@@ -89,21 +89,15 @@ def configs() -> dict[str, tuple[dict, dict]]:
     return out
 
 
-def run_peer(train: pd.DataFrame, test: pd.DataFrame, python: Path, workdir: Path, repeats: int) -> dict:
+def run_sar_peer(train: pd.DataFrame, test: pd.DataFrame, python: Path, workdir: Path, repeats: int) -> dict:
     """Write the split, run their side in the peer venv, return its arrays and meta."""
-    if not python.exists():
-        raise SystemExit(f"The peer venv is missing ({python} not found). Create it with `make peers-venv` "
-                         "(recommenders 1.2.1 needs pandas < 3, so it cannot live in .venv), or pass --peer-python.")
     data, out = workdir / "split.npz", workdir / "sar_peer.npz"
     np.savez(data, **{f"{part}_{col}": frame[col].to_numpy() for part, frame in (("train", train), ("test", test))
                       for col in (USER, ITEM, "rating", "timestamp")})
     theirs = {label: params for label, (_, params) in configs().items()}
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)  # nothing of this venv may leak into theirs
-    cmd = [str(python), str(RUNNER), "--data", str(data), "--out", str(out), "--configs", json.dumps(theirs),
-           "--timed", PUBLISHED, "--k", str(K), "--repeats", str(repeats)]
-    print("$", " ".join(cmd[:2]), "...", flush=True)
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT)
+    run_peer(python, RUNNER, ["--data", data, "--out", out, "--configs", json.dumps(theirs), "--timed", PUBLISHED,
+                              "--k", K, "--repeats", repeats], make_target="peers-venv",
+             why="recommenders 1.2.1 needs pandas < 3, so it cannot live in .venv; or pass --peer-python")
     with np.load(out, allow_pickle=False) as res:
         arrays = {key: res[key] for key in res.files}
     meta = json.loads(str(arrays.pop("meta")))
@@ -178,7 +172,7 @@ def main(argv=None) -> None:
     train, test = split.train, split.test
     print(split.summary().to_string(index=False), split.dropped)
     with tempfile.TemporaryDirectory(prefix="sar-peer-") as tmp:
-        peer = run_peer(train, test, args.peer_python, Path(tmp), args.repeats)
+        peer = run_sar_peer(train, test, args.peer_python, Path(tmp), args.repeats)
     meta, arrays = peer["meta"], peer["arrays"]
 
     rows, recs_published = [], None

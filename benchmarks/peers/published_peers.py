@@ -39,7 +39,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +47,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys_study.constants import ITEM, RATING, TIMESTAMP, USER
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the one peer launcher
+from _peer import run_peer  # noqa: E402
+
+from recsys_study.constants import ITEM, RATING, TIMESTAMP, USER  # noqa: E402
 from recsys_study.data import load_movielens
 from recsys_study.protocol.published import PUBLISHED_2021_ROWS
 from recsys_study.split import stratified_labels
@@ -270,12 +272,10 @@ def build_meta(fits: list[dict], specs: dict, command: str) -> dict:
 
 def run_fit(python: Path, model: str, split: str, spec: dict, workdir: Path) -> tuple[pd.DataFrame, dict]:
     out_recs, out_json = workdir / f"{model}_{split.replace(':', '_')}.parquet", workdir / f"{model}_{split}.json"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.pop("PYTHONPATH", None)  # nothing of this venv may leak into the peer's
-    cmd = [str(python), str(RUNNER), "--model", model, "--split", split, "--train", spec["paths"]["train"],
-           "--test", spec["paths"]["test"], "--out-recs", str(out_recs), "--out-json", str(out_json)]
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT)
+    run_peer(python, RUNNER, ["--model", model, "--split", split, "--train", spec["paths"]["train"],
+                              "--test", spec["paths"]["test"], "--out-recs", out_recs, "--out-json", out_json],
+             make_target="peers-venv", why="Cornac and recommenders 1.2.1 need pandas < 3 and torch", echo=False)
     fit = json.loads(out_json.read_text())
     fit["process_s"] = time.perf_counter() - start
     return pd.read_parquet(out_recs), fit
