@@ -35,6 +35,15 @@ item-based: Σ_{j∈N_k(i)∩I_u} s_ij over the target's k nearest items, Sarwar
 neighbourhood). Deshpande & Karypis (2004) sum the other way round, over the user's items j whose
 own k nearest contain i (i ∈ N_k(j)), the model of LensKit's ItemKNN with ``save_nbrs``; with no
 truncation (k ≥ number of items) the two coincide (benchmarks/lenskit_peers.py checks this).
+
+Forgetting users (``ItemKNN.forget``; the right to erasure): removing users U changes only the
+vectors of the items they rated, T (their entries go; for Pearson their means move too), hence only
+the similarities s_ab with a or b in T. The rows of T are recomputed; the new similarities of every
+other row b to T (s_ba = s_ab, the same operations in the same order, so bitwise those of a refit)
+replace its old ones, and its other values are unchanged and no larger than its old k-th: when the
+new k-th known value stays above that old cut, the known values decide the row exactly (ties by the
+refit's index); otherwise the row is recomputed. When T holds more than half of the items, or
+``min_similarity`` < 0 (zero similarities can then be kept, by index), every row is recomputed.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from recsys_study.privacy.erasure import apply_layout, entry_rows, forget_layout
 from recsys_study.recommenders._jit import jit as _jit
 from recsys_study.recommenders.base import Recommender
 from recsys_study.recommenders.threads import run_blocks
@@ -251,22 +261,9 @@ def _top_k_rows_sparse(first, last, n, v_indptr, v_indices, v_data, vt_indptr, v
         out_len[a] = length
 
 
-def similarity_matrix(
-    x: sp.csr_matrix,
-    *,
-    similarity: str = "cosine",
-    k: int = 50,
-    shrinkage: float = 0.0,
-    min_similarity: float = 0.0,
-    block_size: int = 256,
-    num_threads: int = 0,
-) -> sp.csr_matrix:
-    """Return the (n_rows, n_rows) row-similarity matrix of ``x``, pruned to ``k`` neighbours per row.
-
-    The diagonal (self-similarity) is excluded. See the module docstring for the measures,
-    the selection and the ties. Rows are handed to the ``num_threads`` threads (0 = one per
-    available core) ``block_size`` at a time.
-    """
+def _similarity_inputs(x: sp.csr_matrix, similarity: str):
+    """Return (v, vᵀ, counts, norms): the row vectors the measure compares, their transpose, the rows'
+    entry counts (Jaccard) and L2 norms (cosine-type measures)."""
     if similarity not in SIMILARITIES:
         raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
     x = sp.csr_matrix(x, dtype=np.float64)
@@ -281,22 +278,184 @@ def similarity_matrix(
     vt = v.T.tocsr()
     counts = np.diff(x.indptr).astype(np.float64)
     norms = np.sqrt(np.asarray(v.multiply(v).sum(axis=1)).ravel())
+    return v, vt, counts, norms
+
+
+def _top_k_rows(inputs, rows, *, similarity: str, k: int, shrinkage: float, min_similarity: float,
+                out_cols: np.ndarray, out_vals: np.ndarray, out_len: np.ndarray, block_size: int = 256,
+                num_threads: int = 0) -> None:
+    """Fill the outputs' ``rows`` (ascending; consecutive runs go to the kernel together) with their kept neighbours."""
+    v, vt, counts, norms = inputs
+    n = v.shape[0]
+    kk = max(min(k, n), 0)
+    rows = np.asarray(rows, dtype=np.int64)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    runs = [(int(r[0]), int(r[-1]) + 1) for r in np.split(rows, breaks) if len(r)]
+    blocks = [(start, min(start + block_size, stop)) for first, stop in runs for start in range(first, stop, block_size)]
+
+    def run(block: int) -> None:
+        first, last = blocks[block]
+        _top_k_rows_sparse(first, last, n, v.indptr, v.indices, v.data, vt.indptr, vt.indices, vt.data, norms,
+                           counts, similarity == "jaccard", float(shrinkage), kk, float(min_similarity),
+                           out_cols, out_vals, out_len)
+
+    run_blocks(run, range(len(blocks)), num_threads)
+
+
+def _replace_rows(a: sp.csr_matrix, b: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """Return ``a`` with the rows where the boolean ``rows`` is True taken from ``b`` (same shape)."""
+    mine, theirs = np.flatnonzero(~rows), np.flatnonzero(rows)
+    stacked = sp.vstack([a[mine], b[theirs]], format="csr")
+    order = np.empty(a.shape[0], dtype=np.int64)
+    order[np.concatenate([mine, theirs])] = np.arange(a.shape[0])
+    return stacked[order]
+
+
+def _kept_arrays(n: int, kk: int):
+    """Return empty (cols, values, lengths) outputs of the kernel for n rows keeping up to ``kk`` each."""
+    width = max(min(kk, n - 1), 1)  # a row keeps at most kk neighbours, never itself
+    return np.empty((n, width), dtype=np.int32), np.empty((n, width)), np.zeros(n, dtype=np.int64)
+
+
+def _kept_to_csr(out_cols, out_vals, out_len, n: int, dtype) -> sp.csr_matrix:
+    width = out_cols.shape[1]
+    keep = np.arange(width)[None, :] < out_len[:, None]
+    indptr = np.concatenate([[0], np.cumsum(out_len)])
+    return sp.csr_matrix((out_vals[keep].astype(dtype), out_cols[keep], indptr), shape=(n, n))
+
+
+@_jit
+def _first_k_rows(indptr, data, k, keep):  # pragma: no cover - jitted
+    """Mark in ``keep`` each row's first ``k`` entries in the kernel's order (value descending, then the
+    lowest column: a row's entries are in column order and the sort is stable)."""
+    for a in range(indptr.shape[0] - 1):
+        start, stop = indptr[a], indptr[a + 1]
+        if stop - start <= k:
+            keep[start:stop] = True
+            continue
+        order = np.argsort(-data[start:stop], kind="mergesort")
+        for j in range(k):
+            keep[start + order[j]] = True
+
+
+def _first_k(similarity: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Return each row's first ``k`` entries in the kernel's order (value descending, then lowest index),
+    in column order: the k-selection of a row selected at more than k."""
+    s = sp.csr_matrix(similarity)
+    s.sort_indices()
+    keep = np.zeros(s.nnz, dtype=np.bool_)
+    _first_k_rows(s.indptr, s.data, int(k), keep)
+    kept = np.concatenate([[0], np.cumsum(keep)])
+    lengths = kept[s.indptr[1:]] - kept[s.indptr[:-1]]
+    return sp.csr_matrix((s.data[keep], s.indices[keep], np.concatenate([[0], np.cumsum(lengths)])), shape=s.shape)
+
+
+def similarity_matrix(
+    x: sp.csr_matrix,
+    *,
+    similarity: str = "cosine",
+    k: int = 50,
+    shrinkage: float = 0.0,
+    min_similarity: float = 0.0,
+    block_size: int = 256,
+    num_threads: int = 0,
+    dtype=np.float32,
+) -> sp.csr_matrix:
+    """Return the (n_rows, n_rows) row-similarity matrix of ``x``, pruned to ``k`` neighbours per row.
+
+    The diagonal (self-similarity) is excluded. See the module docstring for the measures,
+    the selection and the ties. Rows are handed to the ``num_threads`` threads (0 = one per
+    available core) ``block_size`` at a time. Values are computed in float64 and stored as ``dtype``.
+    """
+    inputs = _similarity_inputs(x, similarity)
     n = x.shape[0]
     kk = max(min(k, n), 0)
     width = max(min(kk, n - 1), 1)  # a row keeps at most kk neighbours, never itself
     out_cols = np.empty((n, width), dtype=np.int32)
     out_vals = np.empty((n, width))
     out_len = np.zeros(n, dtype=np.int64)
+    _top_k_rows(inputs, np.arange(n), similarity=similarity, k=k, shrinkage=shrinkage, min_similarity=min_similarity,
+                out_cols=out_cols, out_vals=out_vals, out_len=out_len, block_size=block_size, num_threads=num_threads)
+    return _kept_to_csr(out_cols, out_vals, out_len, n, dtype)
 
-    def run(first: int) -> None:
-        _top_k_rows_sparse(first, min(first + block_size, n), n, v.indptr, v.indices, v.data,
-                           vt.indptr, vt.indices, vt.data, norms, counts, similarity == "jaccard",
-                           float(shrinkage), kk, float(min_similarity), out_cols, out_vals, out_len)
 
-    run_blocks(run, range(0, n, block_size), num_threads)
-    keep = np.arange(width)[None, :] < out_len[:, None]
-    indptr = np.concatenate([[0], np.cumsum(out_len)])
-    return sp.csr_matrix((out_vals[keep].astype(np.float32), out_cols[keep], indptr), shape=(n, n))
+@_jit
+def _merge_kept_rows(rows, old_row_of, old_indptr, old_indices, old_vals, old_bound, new_position, touched,
+                     d_indptr, d_indices, d_vals, k, min_value, out_cols, out_vals, out_len, out_bound,
+                     needs_full):  # pragma: no cover - jitted
+    """Update the exactly known top of each untouched row after the ``touched`` items' similarities changed.
+
+    Row b (new index; ``old_row_of[b]`` its old one) knows its top values exactly: every value not in
+    its list is at most its bound. After forgetting, its known values are its listed ones outside
+    ``touched`` (unchanged) and its new similarities to the touched items (``d`` row b); its other
+    values did not change, so the bound still holds. The values above the bound are the row's exact
+    top; when they are at least k (or the bound is at most ``min_value``, so nothing unlisted can be
+    kept), the row's k-selection follows from them, ties by the new index. Otherwise ``needs_full[b]``.
+    """
+    width = out_cols.shape[1]
+    cand_cols = np.empty(old_indptr.shape[0] + d_indptr.shape[0], dtype=np.int64)  # > any row's candidates
+    cand_vals = np.empty(old_indptr.shape[0] + d_indptr.shape[0])
+    for t in range(rows.shape[0]):
+        b = rows[t]
+        ob = old_row_of[b]
+        bound = old_bound[ob]
+        floor = max(bound, min_value)
+        m = 0
+        for p in range(old_indptr[ob], old_indptr[ob + 1]):
+            c = new_position[old_indices[p]]
+            if c >= 0 and not touched[c] and old_vals[p] > floor:
+                cand_cols[m] = c
+                cand_vals[m] = old_vals[p]
+                m += 1
+        for q in range(d_indptr[b], d_indptr[b + 1]):
+            if d_vals[q] > floor:
+                cand_cols[m] = d_indices[q]
+                cand_vals[m] = d_vals[q]
+                m += 1
+        by_col = np.argsort(cand_cols[:m], kind="mergesort")
+        vals = cand_vals[:m][by_col]
+        cols = cand_cols[:m][by_col]
+        by_value = np.argsort(-vals, kind="mergesort")  # stable: ties by the lowest new index
+        take = m
+        if m > width:  # keep the best width; the first left out becomes the bound, its ties leave too
+            bound = vals[by_value[width]]
+            take = width
+            while take > 0 and vals[by_value[take - 1]] == bound:
+                take -= 1
+        if bound > min_value and take < k:
+            needs_full[b] = True
+            out_len[b] = 0
+            continue
+        chosen = np.sort(by_value[:take])  # positions in column order
+        for j in range(take):
+            out_cols[b, j] = cols[chosen[j]]
+            out_vals[b, j] = vals[chosen[j]]
+        out_len[b] = take
+        out_bound[b] = bound
+
+
+@_jit
+def _exact_top(out_cols, out_vals, out_len, rows, kk, min_value, out_bound):  # pragma: no cover - jitted
+    """Turn the kernel's ``kk`` kept neighbours of ``rows`` into an exactly known top and its bound, in place:
+    a full row's smallest kept value bounds the rest, and its ties leave the list (the kernel kept them by
+    index); a row that kept fewer than kk kept every value above ``min_value``."""
+    for t in range(rows.shape[0]):
+        a = rows[t]
+        length = out_len[a]
+        if length < kk or length == 0:
+            out_bound[a] = min_value
+            continue
+        bound = out_vals[a, 0]
+        for j in range(length):
+            bound = min(bound, out_vals[a, j])
+        count = 0
+        for j in range(length):
+            if out_vals[a, j] > bound:
+                out_cols[a, count] = out_cols[a, j]
+                out_vals[a, count] = out_vals[a, j]
+                count += 1
+        out_len[a] = count
+        out_bound[a] = bound
 
 
 def _weighted_mean_offsets(sim_rows: sp.csr_matrix, centred_rows: sp.csr_matrix,
@@ -379,17 +538,105 @@ class ItemKNN(_KNN):
     """
 
     name = "item_knn"
+    forgets_users = True
 
     def _fit(self, user_items, *, train, items) -> None:
         self._check_params()
-        item_users = user_items.T.tocsr()
-        self.similarity_ = similarity_matrix(item_users, similarity=self.similarity, k=self.k,
-                                             shrinkage=self.shrinkage, min_similarity=self.min_similarity,
-                                             num_threads=self.num_threads)
+        self.entry_rows_ = entry_rows(self, train)
+        self._fit_similarity(user_items.T.tocsr())
+
+    def _fit_similarity(self, item_users: sp.csr_matrix) -> None:
+        # 2k neighbours per row in float64: the first k in the kernel's order (value, then lowest index) are
+        # its k-selection; the rest let forget update a row without recomputing it
+        n = item_users.shape[0]
+        out = _kept_arrays(n, max(min(2 * self.k, n), 0))
+        rows = np.arange(n)
+        _top_k_rows(_similarity_inputs(item_users, self.similarity), rows, **self._kernel_params(),
+                    out_cols=out[0], out_vals=out[1], out_len=out[2])
+        selected = _first_k(_kept_to_csr(*out, n, np.float64), max(min(self.k, n), 0))
+        bound = np.empty(n)
+        _exact_top(*out, rows, max(min(2 * self.k, n), 0), float(self.min_similarity), bound)
+        self._set_state(selected, _kept_to_csr(*out, n, np.float64), bound, item_users)
+
+    def _kernel_params(self) -> dict:
+        return dict(similarity=self.similarity, k=2 * self.k, shrinkage=self.shrinkage,
+                    min_similarity=self.min_similarity, num_threads=self.num_threads)
+
+    def _set_state(self, selected: sp.csr_matrix, known: sp.csr_matrix, bound: np.ndarray, item_users) -> None:
+        self.similarity_ = selected.astype(np.float32)
+        self.known_similarity_ = known  # each row's exactly known top (float64); every other value <= bound_
+        self.bound_ = bound
         self.similarity_t_ = self.similarity_.T.tocsr()
-        self.rated_ = _binary(user_items)
+        self.rated_ = _binary(self.user_items_)
         self.item_mean_ = _row_means(item_users)
         self.centred_ = _centre_rows(item_users, self.item_mean_).T.tocsr()
+
+    def forget(self, users) -> ItemKNN:
+        """Remove ``users`` exactly, as if their rows had never been in ``train``; return self.
+
+        Only the rows of the items they rated are recomputed, plus the rows whose known top no longer
+        decides their neighbours (module docstring); the result is the refit's, neighbours, ties and
+        index order included. Unknown users are skipped; a forgotten user gets the cold-user fallback.
+        """
+        layout = forget_layout(self, users)
+        if layout is None:
+            return self
+        old, old_bound = self.known_similarity_, self.bound_
+        rated = np.unique(self.user_items_[layout.forgotten].indices)
+        apply_layout(self, layout)
+        item_users = self.user_items_.T.tocsr()
+        n = item_users.shape[0]
+        k, kk, floor = max(min(self.k, n), 0), max(min(2 * self.k, n), 0), float(self.min_similarity)
+        touched_idx = np.sort(layout.new_position[rated][layout.new_position[rated] >= 0])
+        if self.min_similarity < 0 or 2 * len(touched_idx) > n or k < min(self.k, len(old_bound)):
+            self._fit_similarity(item_users)
+            self.rows_recomputed_ = n
+            return self
+        inputs = _similarity_inputs(item_users, self.similarity)
+        out = _kept_arrays(n, kk)
+        bound = np.empty(n)
+        _top_k_rows(inputs, touched_idx, out_cols=out[0], out_vals=out[1], out_len=out[2], **self._kernel_params())
+        selected_t = _first_k(_kept_to_csr(*out, n, np.float64), k)  # rows of T: the kernel's own selection
+        _exact_top(*out, touched_idx, kk, floor, bound)
+        touched = np.zeros(n, dtype=bool)
+        touched[touched_idx] = True
+        new_t = self._touched_similarities(inputs, touched_idx).T.tocsr()  # by item: its similarities to T
+        needs_full = np.zeros(n, dtype=bool)
+        _merge_kept_rows(np.flatnonzero(~touched), layout.item_order, old.indptr, old.indices, old.data, old_bound,
+                         layout.new_position, touched, new_t.indptr, touched_idx[new_t.indices].astype(np.int64),
+                         new_t.data, k, floor, out[0], out[1], out[2], bound, needs_full)
+        selected = _replace_rows(_first_k(_kept_to_csr(*out, n, np.float64), k), selected_t, touched)
+        again = np.flatnonzero(needs_full)
+        if len(again):
+            _top_k_rows(inputs, again, out_cols=out[0], out_vals=out[1], out_len=out[2], **self._kernel_params())
+            selected = _replace_rows(selected, _first_k(_kept_to_csr(*out, n, np.float64), k), needs_full)
+            _exact_top(*out, again, kk, floor, bound)
+        self.rows_recomputed_ = int(len(touched_idx) + len(again))
+        self._set_state(selected, _kept_to_csr(*out, n, np.float64), bound, item_users)
+        return self
+
+    def _touched_similarities(self, inputs, rows: np.ndarray) -> sp.csr_matrix:
+        """Return the full similarity rows (no pruning, self excluded) of ``rows``, with the kernel's operations."""
+        v, vt, counts, norms = inputs
+        dots = (v[rows] @ vt).tocoo()  # csr_matmat: the kernel's accumulation order
+        a, b, dot = rows[dots.row], dots.col, dots.data
+        if self.similarity == "jaccard":
+            union = counts[a] + counts[b] - dot
+            s = np.divide(dot, union, out=np.zeros_like(dot), where=union > 0)
+        else:
+            denom = norms[a] * norms[b]
+            s = np.divide(dot, denom, out=np.zeros_like(dot), where=denom > 0)
+        if self.shrinkage > 0:  # co-rating counts n_ab on the same entries
+            structure = _binary(v).astype(np.float64)
+            co = (structure[rows] @ structure.T.tocsr()).tocoo()
+            n = v.shape[0]
+            co_keys = co.row.astype(np.int64) * n + co.col
+            order = np.argsort(co_keys)
+            at = order[np.searchsorted(co_keys, dots.row.astype(np.int64) * n + dots.col, sorter=order)]
+            co_ab = co.data[at]
+            s = s * (co_ab / (co_ab + self.shrinkage))
+        s[a == b] = 0.0
+        return sp.csr_matrix((s, (dots.row, b)), shape=(len(rows), v.shape[0]))
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.rated_[user_idx] @ self.similarity_t_).toarray()
