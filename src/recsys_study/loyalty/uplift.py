@@ -31,7 +31,8 @@ control groups to target on predicted lift", DMA Analytics Journal):
   group's scale);
 - uplift curve ``G(k) = (R_T(k) / N_T(k) - R_C(k) / N_C(k)) k`` (incremental responders had the top
   k all been treated; Rzepakowski & Jaroszewicz 2012);
-- where a group is still empty (the first few k) the curve is interpolated linearly from G(0) = 0;
+- where a group is still empty (the first few k) Q, and G's difference of rates, are interpolated
+  linearly from 0 at k = 0 (as causalml does);
 - against the **true** uplift tau_i (only a simulated world knows it): ``G*(k) = sum_{i<=k} tau_(i)``
   and ``Q*(k) = N_T(k) / k * G*(k)``, the quantities G and Q estimate;
 - Qini coefficient ``q = 1/(n+1) sum_{k=0}^{n} [Q(k) - k Q(n) / n] / n`` (the area between the curve
@@ -53,6 +54,21 @@ UPLIFT_MODELS = ("s_learner", "t_learner", "x_learner", "uplift_forest")
 
 
 # -- the models ------------------------------------------------------------------------------------------
+def _uplift_forest_class():
+    """Return causalml's uplift forest class; its import of forestci logs an ERROR when the optional
+    citation helper duecredit is absent, which is noise here (nothing is wrong): silenced for the import."""
+    import logging
+
+    logger = logging.getLogger("duecredit")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        from causalml.inference.tree import UpliftRandomForestClassifier
+    finally:
+        logger.setLevel(level)
+    return UpliftRandomForestClassifier
+
+
 def _classifier(seed: int, max_iter: int):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -97,26 +113,26 @@ def fit_policies(x: np.ndarray, treatment: np.ndarray, y: np.ndarray, policies=P
                 from causalml.inference.meta import BaseSClassifier
 
                 out[name] = BaseSClassifier(learner=_classifier(seed, boosting_iterations), control_name=0)
-                out[name].fit(x, t, y)
+                out[name].fit(x, treatment=t, y=y)
             elif name == "t_learner":
                 from causalml.inference.meta import BaseTClassifier
 
                 out[name] = BaseTClassifier(learner=_classifier(seed, boosting_iterations), control_name=0)
-                out[name].fit(x, t, y)
+                out[name].fit(x, treatment=t, y=y)
             elif name == "x_learner":
                 from causalml.inference.meta import BaseXClassifier
 
                 out[name] = BaseXClassifier(outcome_learner=_classifier(seed, boosting_iterations),
                                             effect_learner=_regressor(seed, boosting_iterations), control_name=0)
-                out[name].fit(x, t, y, p=np.full(len(y), share))
+                out[name].fit(x, treatment=t, y=y, p=np.full(len(y), share))
             elif name == "uplift_forest":
-                from causalml.inference.tree import UpliftRandomForestClassifier
+                UpliftRandomForestClassifier = _uplift_forest_class()
 
                 forest = UpliftRandomForestClassifier(control_name="control", n_estimators=forest_trees,
                                                       max_depth=forest_depth, min_samples_leaf=forest_min_leaf,
                                                       max_features=x.shape[1], evaluationFunction="KL",
                                                       random_state=seed, n_jobs=1)
-                forest.fit(x, np.where(t == 1, "treatment", "control"), y)
+                forest.fit(x, treatment=np.where(t == 1, "treatment", "control"), y=y)
                 out[name] = forest
     return out
 
@@ -176,13 +192,14 @@ def qini_curve(y, treatment, score) -> np.ndarray:
 
 
 def uplift_curve(y, treatment, score) -> np.ndarray:
-    """Return G(k), k = 0..n: ``(R_T(k)/N_T(k) - R_C(k)/N_C(k)) k`` (undefined points interpolated), G(0) = 0."""
+    """Return G(k), k = 0..n: ``(R_T(k)/N_T(k) - R_C(k)/N_C(k)) k``, G(0) = 0; where an arm is still
+    empty the difference of rates (not G) is interpolated linearly from 0 at k = 0."""
     n_t, n_c, r_t, r_c = _cumulative(y, treatment, score)
     k = np.arange(len(n_t))
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.where((n_t > 0) & (n_c > 0), (r_t / n_t - r_c / n_c) * k, np.nan)
-    g[0] = 0.0
-    return _interpolate(g)
+        lift = np.where((n_t > 0) & (n_c > 0), r_t / n_t - r_c / n_c, np.nan)
+    lift[0] = 0.0
+    return _interpolate(lift) * k
 
 
 def true_uplift_curve(tau, score) -> np.ndarray:
