@@ -102,6 +102,13 @@ def cap_frame(train: pd.DataFrame, max_per_user: int | None, *, seed) -> pd.Data
     return train[(rank <= int(max_per_user)).to_numpy()]
 
 
+def stream_seeds(seed) -> tuple[int, int]:
+    """Return the (cap, noise) seeds derived from ``seed``: the cap and the noise draw from separate streams,
+    so a model without noise (ε = ∞) caps exactly as the noisy one does."""
+    cap_seed, noise_seed = np.random.default_rng(seed).integers(0, 2**63, size=2)
+    return int(cap_seed), int(noise_seed)
+
+
 def private_counts(user_items: sp.csr_matrix, *, epsilon: float, max_per_user: int | None, seed) -> np.ndarray:
     """Return ε-DP item counts: each user capped at c, then n_i + Laplace(c/ε) for every item (float64).
 
@@ -111,8 +118,7 @@ def private_counts(user_items: sp.csr_matrix, *, epsilon: float, max_per_user: i
     if max_per_user is None and not math.isinf(epsilon):
         raise ValueError("a finite epsilon needs max_per_user (the cap c bounds one user's contribution); "
                          "pass e.g. max_per_user=50.")
-    rng = np.random.default_rng(seed)
-    cap_seed, noise_seed = rng.integers(0, 2**63, size=2)
+    cap_seed, noise_seed = stream_seeds(seed)
     x = cap_user_items(user_items, max_per_user, seed=cap_seed)
     counts = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float64)
     if math.isinf(epsilon):
@@ -139,8 +145,7 @@ def private_gram(x: sp.csr_matrix, *, epsilon: float, max_per_user: int | None, 
     if max_per_user is None and not math.isinf(epsilon):
         raise ValueError("a finite epsilon needs max_per_user (the cap c bounds one user's contribution); "
                          "pass e.g. max_per_user=20.")
-    rng = np.random.default_rng(seed)
-    cap_seed, noise_seed = rng.integers(0, 2**63, size=2)
+    cap_seed, noise_seed = stream_seeds(seed)
     xc = cap_user_items(x, max_per_user, seed=cap_seed).astype(np.float64)
     xc.data[:] = 1.0
     gram = np.asarray((xc.T @ xc).toarray())

@@ -47,6 +47,9 @@ REGISTRY: dict[str, str] = {
     # demographic filtering (Pazzani 1999) and its fallback hybrid for new users
     "demographic": "recsys_study.recommenders.demographic:Demographic",
     "demographic_fallback": "recsys_study.recommenders.demographic:DemographicFallback",
+    # ε-differentially private statistics (Dwork & Roth 2014)
+    "private_popularity": "recsys_study.recommenders.private:PrivatePopularity",
+    "private_ease": "recsys_study.recommenders.private:PrivateEASE",
 }
 
 
