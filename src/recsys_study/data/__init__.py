@@ -1,5 +1,6 @@
 """Data loaders returning validated frames (columns and rules: docs/architecture.md, data/)."""
 
+from recsys_study.data.campaign import CampaignData, load_campaign, validate_campaign
 from recsys_study.data.churn import load_telco_churn
 from recsys_study.data.dataset import Dataset, frame_fingerprint
 from recsys_study.data.movielens import load_movielens
@@ -24,7 +25,7 @@ DATASETS = {
 }
 
 __all__ = [
-    "DATASETS", "DataValidationError", "Dataset", "SimulatedSurvey", "Survey", "frame_fingerprint",
-    "load_cdnow", "load_mlc_churn", "load_mobi", "load_movielens", "load_survey", "load_telco_churn",
-    "simulate_survey", "survey_for", "validate_interactions", "validate_items", "validate_transactions",
+    "CampaignData", "DATASETS", "DataValidationError", "Dataset", "SimulatedSurvey", "Survey", "frame_fingerprint",
+    "load_campaign", "load_cdnow", "load_mlc_churn", "load_mobi", "load_movielens", "load_survey", "load_telco_churn",
+    "simulate_survey", "survey_for", "validate_campaign", "validate_interactions", "validate_items", "validate_transactions",
 ]
