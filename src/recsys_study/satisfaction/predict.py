@@ -213,3 +213,23 @@ def cvpat(result: PredictResult, *, benchmarks=("IA", "LM")) -> pd.DataFrame:
             test = loss_difference_test(result.case_loss("PLS", constructs), result.case_loss(bench, constructs))
             rows.append({"benchmark": bench, "construct": label, **test})
     return pd.DataFrame(rows)
+
+
+def predictive_power(metrics: pd.DataFrame, construct: str) -> str:
+    """Return Shmueli et al.'s (2019) verdict for ``construct``'s indicators from ``PredictResult.metrics()``.
+
+    "not relevant" if some indicator has Q^2_predict <= 0 (PLS does not beat the training mean);
+    otherwise by how many indicators PLS's RMSE is below the LM benchmark's: all "high", a majority
+    "medium", a minority "low", none "none" (no predictive power beyond the linear benchmark).
+    """
+    rows = metrics[metrics["construct"] == construct]
+    if rows.empty:
+        raise ValueError(f"{construct!r} has no predicted indicator; choose an endogenous construct.")
+    if (rows["Q2_predict"] <= 0).any():
+        return "not relevant"
+    better = int((rows["PLS_RMSE"] < rows["LM_RMSE"]).sum())
+    if better == len(rows):
+        return "high"
+    if better == 0:
+        return "none"
+    return "medium" if better > len(rows) / 2 else "low"
