@@ -23,10 +23,10 @@ seed = 42
 quick = False              # CI size: a 20% user sample
 
 # %%
-from recsys_study import plots, tracking
+from recsys_study import plots
 from recsys_study.data import load_movielens
 from recsys_study.data.explore import genre_counts, long_tail_summary, rating_summary, ratings_per_year
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 
 if quick:
     sample_frac = min(sample_frac, 0.2)
@@ -105,20 +105,9 @@ fig_time = plots.series_over_time(per_year, "year", ["ratings", "mean_rating"], 
 # - **`dataset`**: a folder with GroupLens files (ml-100k, ml-1m) to see the same statistics on another log.
 
 # %%
-with tracking.start_run("data_exploration", dataset=data, seed=seed,
-                        params={"sample_frac": sample_frac, "head_frac": head_frac}):
-    tracking.log_metrics({k: v for k, v in {**summary, **tail}.items() if isinstance(v, (int, float))})
-    tracking.log_table(genres, "genre_counts")
-    tracking.log_figure(fig_tail, "long_tail")
-
-record("n_users", summary["n_users"])
-record("n_items", summary["n_items"])
-record("n_interactions", summary["n_interactions"])
-record("density", summary["density"])
-record("head_share", tail["head_share"])
-record("gini_items", tail["gini_items"])
-record("mean_rating", float(data.interactions["rating"].mean()))
-record("fingerprint", data.fingerprint)
+publish("data_exploration", dataset=data, tables={"genre_counts": genres}, figures={"long_tail": fig_tail},
+        headline={**summary, **tail, "mean_rating": float(data.interactions["rating"].mean()),
+                  "fingerprint": data.fingerprint})
 
 # %% [markdown]
 # ## Conclusion

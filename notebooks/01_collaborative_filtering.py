@@ -60,9 +60,8 @@ import seaborn as sns
 from IPython.display import Markdown
 
 from recsys_study.data import load_movielens
-from recsys_study import tracking
 from recsys_study.evaluation import stats
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 from recsys_study.split import make_split
 from recsys_study.protocol import (Protocol, compare, confidence_intervals, describe_ranking, model_label,
                                    shrink_grids, tune_specs, validation_split)
@@ -266,22 +265,12 @@ display(Markdown(text))
 
 # %%
 ndcg = summary[ndcg_label].to_dict()
-with tracking.start_run("collaborative_summary", dataset=data, split=split, seed=seed,
-                        params={**protocol.params(), "models": list(summary.index), "quick": quick},
-                        tags={"stage": "summary"}):
-    tracking.log_table(summary.reset_index(), "summary")
-    tracking.log_figure(grid.figure, "ranking_accuracy")
-    tracking.log_figure(fig, "popularity_bias")
-record("ndcg", ndcg)
-record("rmse", summary[rmse_label].dropna().to_dict())
-record("fit_time_s", summary["fit_time_s"].to_dict())
-record("arp", summary[arp_label].to_dict())
-record("chosen_params", chosen)
-record("ndcg_best", max(ndcg.values()))
-record("best_model", max(ndcg, key=ndcg.get))
-record("ease_ndcg", ndcg.get("ease"))
-record("most_popular_ndcg", ndcg.get("most_popular"))
-record("relevance", protocol.relevance.name)
-record("fold_in", fold_in.to_dict(orient="index"))
-record("conclusion", text)
-record("n_test_users", int(split.test["user"].nunique()))
+publish("collaborative_summary", dataset=data, split=split, params={**protocol.params(), "models": list(summary.index)},
+        tags={"stage": "summary"}, tables={"summary": summary},
+        figures={"ranking_accuracy": grid.figure, "popularity_bias": fig},
+        headline={"ndcg": ndcg, "ndcg_best": max(ndcg.values()), "best_model": max(ndcg, key=ndcg.get),
+                  "ease_ndcg": ndcg.get("ease"), "most_popular_ndcg": ndcg.get("most_popular"),
+                  "rmse": summary[rmse_label].dropna().to_dict(), "fit_time_s": summary["fit_time_s"].to_dict(),
+                  "arp": summary[arp_label].to_dict(), "n_test_users": int(split.test["user"].nunique())},
+        records={"chosen_params": chosen, "relevance": protocol.relevance.name,
+                 "fold_in": fold_in.to_dict(orient="index"), "conclusion": text})

@@ -37,10 +37,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from recsys_study import tracking
 from recsys_study.data import load_movielens
 from recsys_study.features import item_features
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 from recsys_study.recommenders.content import ContentProfile, explain_recommendation
 from recsys_study.protocol import Protocol, compare, describe_ranking, tune
 from recsys_study.split import cold_start_split
@@ -212,23 +211,9 @@ text = "\n\n".join(parts)
 display(Markdown(text))
 
 # %%
-segment_cols = [c for c in ndcg.columns]
-with tracking.start_run("content_based", dataset=data, split=split, seed=seed,
-                        params={"feature_set": feature_set, "profile_weighting": profile_weighting,
-                                "like_threshold": like_threshold, "k": k, "quick": quick}):
-    tracking.log_metrics({f"{m}.{seg}.NDCG@{k}": ndcg.loc[m, seg] for m in specs for seg in segment_cols
-                          if pd.notna(ndcg.loc[m, seg])})
-    tracking.log_table(ndcg.reset_index(), "ndcg_by_segment")
-    tracking.log_table(top_rules, "top_rules")
-    tracking.log_figure(fig_segments, "ndcg_by_segment")
-
-record("feature_set", feature_set)
-record("relevance", protocol.relevance.name)
-record("conclusion", text)
-record("ndcg_overall", ndcg.loc[list(specs), "overall"].to_dict())
-record("ndcg_cold_item", ndcg.loc[list(specs), "cold_item"].to_dict())
-record("ndcg_cold_user", ndcg.loc[list(specs), "cold_user"].to_dict())
-record("ndcg_warm", ndcg.loc[list(specs), "warm"].to_dict())
-record("n_users_segment", ndcg.loc["n_users"].to_dict())
-record("n_rules", len(rules))
-record("explanation_sum", float(why["contributions"]["contribution"].sum()))
+publish("content_based", dataset=data, split=split, tables={"ndcg_by_segment": ndcg, "top_rules": top_rules},
+        figures={"ndcg_by_segment": fig_segments},
+        headline={f"ndcg_{seg}": ndcg.loc[list(specs), seg].to_dict() for seg in ("overall", "cold_item", "cold_user", "warm")},
+        records={"feature_set": feature_set, "relevance": protocol.relevance.name, "conclusion": text,
+                 "n_users_segment": ndcg.loc["n_users"].to_dict(), "n_rules": len(rules),
+                 "explanation_sum": float(why["contributions"]["contribution"].sum())})

@@ -39,11 +39,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from recsys_study import tracking
 from recsys_study.data import load_movielens
 from recsys_study.evaluation.beyond import new_item_reach
 from recsys_study.evaluation.stats import paired_test
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 from recsys_study.protocol import (Protocol, best_on_validation, compare, component_specs, describe_ranking,
                                    hybrid_candidates, tune_specs)
 from recsys_study.split import cold_start_split
@@ -193,29 +192,13 @@ display(Markdown(text))
 
 # %%
 overall = tests.set_index("segment")
-with tracking.start_run("hybrid", dataset=data, split=split, seed=seed,
-                        params={"components": components, "hybrid_kinds": hybrid_kinds, "n_min": n_min,
-                                "tuned": tuned, "k": k, "quick": quick}):
-    tracking.log_metrics({f"{m}.{seg}.{metric}": ndcg.loc[m, seg] for m in tuned for seg in ndcg.columns
-                          if pd.notna(ndcg.loc[m, seg])})
-    tracking.log_metrics({f"p_value.{seg}": overall.loc[seg, "p_value"] for seg in overall.index})
-    tracking.log_table(ndcg.reset_index(), "ndcg_by_segment")
-    tracking.log_metrics({f"{m}.new_item_reach": v for m, v in reach.items()})
-    tracking.log_table(tuning.astype(str), "validation_tuning")
-    tracking.log_table(tests, "paired_tests")
-    tracking.log_figure(fig_segments, "ndcg_by_segment")
-
-record("best_component", best_component)
-record("best_hybrid", best_hybrid)
-record("ndcg_overall", ndcg.loc[list(tuned), "overall"].to_dict())
-record("ndcg_cold_user", ndcg.loc[list(tuned), "cold_user"].to_dict())
-record("ndcg_cold_item", ndcg.loc[list(tuned), "cold_item"].to_dict())
-record("new_item_reach", reach.to_dict())
-record("p_value_overall", overall.loc["overall", "p_value"])
-record("p_value_cold_user", overall.loc["cold_user", "p_value"])
-record("mean_diff_overall", overall.loc["overall", "mean_diff"])
-record("mean_diff_cold_user", overall.loc["cold_user", "mean_diff"])
-record("chosen", {m: tuned[m]["params"].get(knobs[m].removeprefix("param.")) if m in knobs else tuned[m]["params"].get("weights")
-                  for m in hybrid_labels})
-record("relevance", protocol.relevance.name)
-record("conclusion", text)
+publish("hybrid", dataset=data, split=split, params={"hybrid_kinds": hybrid_kinds, "n_min": n_min, "tuned": tuned},
+        tables={"ndcg_by_segment": ndcg, "validation_tuning": tuning.astype(str), "paired_tests": tests},
+        figures={"ndcg_by_segment": fig_segments},
+        headline={"best_component": best_component, "best_hybrid": best_hybrid,
+                  **{f"ndcg_{seg}": ndcg.loc[list(tuned), seg].to_dict() for seg in ("overall", "cold_user", "cold_item")},
+                  "new_item_reach": reach.to_dict(), "p_value": overall["p_value"].to_dict(),
+                  **{f"{stat}_{seg}": overall.loc[seg, stat] for stat in ("p_value", "mean_diff") for seg in ("overall", "cold_user")}},
+        records={"chosen": {m: tuned[m]["params"].get(knobs[m].removeprefix("param.")) if m in knobs
+                            else tuned[m]["params"].get("weights") for m in hybrid_labels},
+                 "relevance": protocol.relevance.name, "conclusion": text})

@@ -59,14 +59,12 @@ quick = False                        # CI size: ml-100k only, two seeds, no grid
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
 
-from recsys_study import tracking
 from recsys_study.data import load_movielens
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 from recsys_study.protocol import Protocol
 from recsys_study.protocol.published import PUBLISHED_SPLITS, run_published, validation_order
 from recsys_study.protocol.study import run_comparison, significance_matrix
@@ -301,47 +299,18 @@ text = "\n\n".join(parts)
 display(Markdown(text))
 
 # %%
-leaderboard = pd.concat([study.table(name, headline).stack(level="metric", future_stack=True).reset_index()
-                         .assign(dataset=name) for name in data], ignore_index=True)
-leaderboard["relevance"] = protocol.relevance.name
-leaderboard["n_seeds"] = len(seeds)
-with tracking.start_run("comparison_leaderboard", seed=seeds[0], tags={"stage": "comparison_summary"},
-                        params={**protocol.params(), "datasets": list(data), "seeds": seeds,
-                                "tuned_file": tuned_file, "quick": quick}):
-    tracking.log_table(leaderboard, "leaderboard")
-    for name in data:
-        tracking.log_table(tests[name], f"pairwise_tests_{name}")
-    tracking.log_figure(fig_sig, "significance")
-    tracking.log_figure(fig_seg, "segments")
-    tracking.log_figure(fig_tradeoff, "tradeoffs")
-    tracking.log_figure(fig_published, "published_protocol")
-    tracking.log_table(published.per_user, "published_protocol_per_user")
-    tracking.log_table(published.summary, "published_protocol_summary")
-    if len(published_tests):
-        tracking.log_table(published_tests, "published_protocol_tests")
-    tracking.log_metrics({f"{row.dataset}.{row.model}.{row.metric}.{stat}": getattr(row, stat)
-                          for row in leaderboard.itertuples() for stat in ("mean", "lower", "upper")
-                          if np.isfinite(getattr(row, stat))})
-best_per_dataset = {name: str(study.table(name, [ndcg_label])[(ndcg_label, "mean")].idxmax()) for name in data}
-record("best_model", best_per_dataset)
-record("ndcg", {name: study.table(name, [ndcg_label])[(ndcg_label, "mean")].to_dict() for name in data})
-record("ndcg_ci", {name: study.table(name, [ndcg_label])[[(ndcg_label, "lower"), (ndcg_label, "upper")]]
-                   .droplevel(0, axis=1).to_dict(orient="index") for name in data})
-record("relevance", protocol.relevance.name)
-record("n_seeds", len(seeds))
-record("models", sorted(study.summary["model"].unique()))
-record("catalogue_items", study.summary.groupby("dataset")["n_catalogue_items"].unique().map(list).to_dict())
-record("wall_time_s", study.wall_time_s)
-record("published_verdicts", verdicts)
-record("published_best", best_published)
-record("published_runner_up_verdicts", runner_up_verdicts)
-record("published_table", {f"{m}|{metric}|{stat}": float(v) for (m, metric, stat), v in
-                           published.table().drop(columns=["source", "n_seeds"], level=0).stack(
-                               level=["metric", "stat"], future_stack=True).items() if np.isfinite(v)})
-record("published_tests", published_tests.to_dict(orient="records"))
-record("family_gaps", family_gaps.to_dict(orient="records"))
-record("order_change", order_text)
-record("conclusion", text)
-if new_users is not None:
-    record("new_users_ndcg", new_table[(ndcg_label, "mean")].to_dict())
-record("leaderboard", leaderboard.to_dict(orient="records"))
+leaderboard = study.leaderboard(headline)
+publish("comparison_leaderboard", seed=seeds[0], tags={"stage": "comparison_summary"},
+        params={**protocol.params(), "datasets": list(data)},
+        tables={"leaderboard": leaderboard, **{f"pairwise_tests_{name}": tests[name] for name in data},
+                "published_protocol_per_user": published.per_user, "published_protocol_summary": published.summary,
+                "published_protocol_tests": published_tests},
+        figures={"significance": fig_sig, "segments": fig_seg, "tradeoffs": fig_tradeoff, "published_protocol": fig_published},
+        metrics={f"{row.dataset}.{row.model}.{row.metric}.{stat}": getattr(row, stat)
+                 for row in leaderboard.itertuples() for stat in ("mean", "lower", "upper")},
+        headline={**study.records(ndcg_label), "published_best": best_published, "published_verdicts": verdicts},
+        records={**published.records(), "published_runner_up_verdicts": runner_up_verdicts,
+                 "published_tests": published_tests.to_dict(orient="records"),
+                 "family_gaps": family_gaps.to_dict(orient="records"), "order_change": order_text, "conclusion": text,
+                 "leaderboard": leaderboard.to_dict(orient="records"),
+                 **({"new_users_ndcg": new_table[(ndcg_label, "mean")].to_dict()} if new_users is not None else {})})

@@ -49,10 +49,9 @@ import pandas as pd
 import seaborn as sns
 from sklearn.model_selection import train_test_split
 
-from recsys_study import tracking
 from recsys_study.data import load_telco_churn
 from recsys_study.loyalty import brand, campaign, churn, crosssell
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 
 sns.set_theme(style="whitegrid")
 if quick:
@@ -206,24 +205,10 @@ headline = {
     "brand_loyalty_coef": float(study["with"].params["loyalty"]),
     "brand_best_smoothing": float(profile.loc[profile["loglik"].idxmax(), "smoothing"]),
 }
-params = {"models": models, "n_folds": n_folds, "contact_cost": contact_cost, "retention_value": retention_value,
-          "take_rate": take_rate, "crosssell_target": crosssell_target, "crosssell_models": crosssell_models,
-          "offer_cost": offer_cost, "offer_value": offer_value, "top_share": top_share,
-          "brand_panel": brand_panel, "smoothing": smoothing}
-with tracking.start_run("churn_crosssell_brand", experiment="loyalty", params=params, seed=seed, dataset=telco,
-                        tags={"dataset": f"telco_churn+{brand_panel}"}):
-    tracking.log_metrics({k: v for k, v in headline.items() if v is not None})
-    tracking.log_metrics({f"{m}_roc_auc": v for m, v in auc.items()})
-    for name, frame in {"churn_cv": cv, "churn_folds": fold_metrics, "churn_lift": lift, "churn_coefficients": coefficients,
-                        "churn_permutation": importance, "crosssell_lift": xs_table,
-                        "brand_logit": coefs.reset_index()}.items():
-        tracking.log_table(frame, name)
-    for name, fig in figures.items():
-        tracking.log_figure(fig, name)
-record("churn_auc", auc)
-record("best_model", best_model)
-for key, value in headline.items():
-    record(key, value)
+publish("churn_crosssell_brand", experiment="loyalty", dataset=telco, tags={"dataset": f"telco_churn+{brand_panel}"},
+        headline={**headline, "best_model": best_model}, records={"churn_auc": auc}, metrics={f"{m}_roc_auc": v for m, v in auc.items()},
+        figures=figures, tables={"churn_cv": cv, "churn_folds": fold_metrics, "churn_lift": lift, "churn_coefficients": coefficients,
+                                 "churn_permutation": importance, "crosssell_lift": xs_table, "brand_logit": coefs})
 
 # %% [markdown]
 # ## Conclusion

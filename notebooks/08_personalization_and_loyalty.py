@@ -58,9 +58,8 @@ from IPython.display import Markdown, display
 import pandas as pd
 import seaborn as sns
 
-from recsys_study import tracking
 from recsys_study.data import load_movielens
-from recsys_study.notebook import record
+from recsys_study.notebook import publish
 from recsys_study.simulation import TrueUtilities, WorldConfig, analysis, report, simulate
 
 sns.set_theme(style="whitegrid")
@@ -253,25 +252,15 @@ hl = {
     "offline_online_spearman": oo["spearman"], "n_inversions": int(len(oo["inversions"])),
     "surviving_conclusions": int(survive["survives"].sum()) if len(survive) else 0,
 }
-params = {"dataset": dataset, "recommenders": [str(r) for r in recommenders], "seeds": seeds, "baseline": baseline,
-          "world": config.to_dict()}
-with tracking.start_run("personalisation_loyalty", experiment="simulation", params=params, dataset=data, seed=seed):
-    tracking.log_metrics({key: v for key, v in hl.items() if v == v})
-    tables = {"per_run": runs, "differences": differences, "bgnbd": bgnbd, "survey_paths": paths, "claims": claims,
-              "sensitivity": sens, "survive": survive, "offline_online": oo["table"]}
-    for name, frame in tables.items():
-        tracking.log_table(frame, name)
-    for name, fig in figures.items():
-        tracking.log_figure(fig, name)
-for key, value in hl.items():
-    record(key, value)
-record("retention", retention["mean"].to_dict())
-record("clv", clv_means.to_dict())
-record("gini_last", gini.set_index("recommender")["gini_last"].to_dict())
-record("bgnbd_rate", bgnbd.set_index("recommender")["bgnbd_rate"].to_dict())
-record("world_rate", bgnbd.set_index("recommender")["world_rate"].to_dict())
-record("survey_paths", paths[paths["estimator"] == "PLSc"][["source", "target", "true", "mean_estimate"]].to_dict("records"))
-record("claims", claims[["scenario", "recommender", "difference", "lower", "upper"]].to_dict("records"))
-record("survive", survive[["claim", "survives"]].to_dict("records") if len(survive) else [])
-record("n_customers", n_customers)
-record("rounds", rounds)
+publish("personalisation_loyalty", experiment="simulation", dataset=data, figures=figures,
+        params={"recommenders": [str(r) for r in recommenders], "seeds": seeds, "world": config.to_dict()},
+        tables={"per_run": runs, "differences": differences, "bgnbd": bgnbd, "survey_paths": paths, "claims": claims,
+                "sensitivity": sens, "survive": survive, "offline_online": oo["table"]},
+        headline=hl, records={
+            "retention": retention["mean"].to_dict(), "clv": clv_means.to_dict(),
+            "gini_last": gini.set_index("recommender")["gini_last"].to_dict(),
+            **bgnbd.set_index("recommender")[["bgnbd_rate", "world_rate"]].to_dict(),
+            "survey_paths": paths[paths["estimator"] == "PLSc"][["source", "target", "true", "mean_estimate"]].to_dict("records"),
+            "claims": claims[["scenario", "recommender", "difference", "lower", "upper"]].to_dict("records"),
+            "survive": survive[["claim", "survives"]].to_dict("records") if len(survive) else [],
+            "n_customers": n_customers, "rounds": rounds})

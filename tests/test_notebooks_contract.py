@@ -15,7 +15,11 @@ def test_notebook_follows_the_conventions(path):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     assert "quick" in tagged[0].source and "seed" in tagged[0].source
-    assert any("record(" in c.source for c in nb.cells if c.cell_type == "code"), "headline numbers are recorded"
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert any("publish(" in src or "record(" in src for src in code), "headline numbers are recorded"
+    # the bookkeeping is one publish(...) call: no MLflow run opened, no figure or table logged by hand
+    assert not any(call in src for src in code for call in ("start_run(", "tracking.log_", "mlflow.")), \
+        "log through recsys_study.notebook.publish, not by hand"
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
     assert not any(line.lstrip().startswith(("def ", "class ")) for c in nb.cells if c.cell_type == "code"
                    for line in c.source.splitlines()), "algorithms belong in the package, not the notebook"
