@@ -796,7 +796,8 @@ def get_context(context: str | TuningContext) -> TuningContext:
 
 def study_specs(context: str | TuningContext) -> list[dict]:
     """Return the specs ``make tune`` tunes in ``context``: notebook 04's models, every other registered
-    model that declares a ``search_space`` (a newly registered model joins by declaring one), then
+    model whose class body declares a ``search_space`` (a newly registered model joins by declaring one;
+    one that only inherits it, or sets ``in_comparison = False``, does not), then
     Burke's five hybrids over :data:`HYBRID_COMPONENTS`. Models in :data:`NEEDS_USERS` need a users frame."""
     from recsys_study.recommenders.registry import available
 
@@ -806,9 +807,12 @@ def study_specs(context: str | TuningContext) -> list[dict]:
         if name in names or name in HYBRID_KINDS:
             continue
         try:
-            declared = getattr(get_class(name), "search_space", None)
+            cls = get_class(name)
         except Exception:  # a registered model that cannot be imported here is not part of the study
             continue
+        # declared in the class's own body, and not a variant that studies another question (a
+        # differentially private model, say: ``in_comparison = False``) under the same budget
+        declared = vars(cls).get("search_space") and getattr(cls, "in_comparison", True)
         if declared:
             names.append(name)
     specs = [{"algorithm": n} for n in names if ctx.has_users or n not in NEEDS_USERS]
