@@ -2,7 +2,8 @@
 
 Bootstrap (Efron & Tibshirani 1993; Hair et al. 2022, ch. 5): resample respondents with
 replacement, refit, and read percentile confidence intervals of the direct, indirect and
-total effects. A draw costs one pass of the correlation-matrix PLS, so 1,000 draws take ~1 s.
+total effects. The draws are fitted together (``pls._estimate_many``: the correlation-matrix PLS
+vectorised over draws), about 0.1 ms of CPU per draw on mobi's ECSI.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_study.progress import progress
-from recsys_study.satisfaction.pls import PLSPM, _ols_paths, correlation, total_effects
+from recsys_study.satisfaction.pls import PLSPM, _estimate_many, _ols_paths, correlation, correlations, total_effects
 
 
 @dataclass
@@ -55,17 +56,26 @@ def bootstrap_paths(estimator: PLSPM, data: pd.DataFrame, *, n_boot: int = 500, 
     point = _effect_vector(estimator.path_coefficients_.to_numpy(), pairs, index)
     x = estimator._matrix(data)
     rng = np.random.default_rng(seed)
+    # one index vector per draw, in order (the resampling seminr's default resampler does with the same seed)
+    indices = np.array([rng.integers(0, len(x), len(x)) for _ in range(n_boot)])
+    _, mask, adjacency, mode_b = estimator._structure()
+    kinds = {"direct": 0, "indirect": 1, "total": 2}
+    pick = (np.array([kinds[k] for k, _, _ in pairs]), np.array([index[a] for _, a, _ in pairs]),
+            np.array([index[b] for _, _, b in pairs]))
+    eye = np.eye(len(names))
     draws, failed = [], 0
-    for _ in progress(range(n_boot), desc="bootstrap"):
-        sample = x[rng.integers(0, len(x), len(x))]
-        if (sample.std(axis=0) == 0).any():
-            failed += 1
-            continue
-        fit = estimator._run(correlation(sample))
-        if not fit.converged:
-            failed += 1
-            continue
-        draws.append(_effect_vector(fit.paths, pairs, index))
+    chunk = max(1, min(n_boot, 2_000_000 // (len(x) * x.shape[1])))   # ~16 MB of resampled answers at a time
+    for start in progress(range(0, n_boot, chunk), desc="bootstrap"):
+        samples = x[indices[start:start + chunk]]
+        ok = ~(samples.std(axis=1) == 0).any(axis=1)
+        fits = _estimate_many(correlations(samples[ok]), mask, adjacency, mode_b, scheme=estimator.scheme,
+                              consistent=estimator.consistent, max_iter=estimator.max_iter, tol=estimator.tol)
+        failed += int((~ok).sum() + (~fits.converged).sum())
+        paths = fits.paths[fits.converged]
+        total = np.linalg.solve(eye - paths.transpose(0, 2, 1), np.broadcast_to(eye, paths.shape)).transpose(0, 2, 1) - eye
+        effects = np.stack([paths, total - paths, total], axis=1)        # draws x kind x m x m
+        draws.append(effects[:, pick[0], pick[1], pick[2]])
+    draws = np.concatenate(draws) if draws else np.empty((0, len(pairs)))
     draws = np.array(draws)
     alpha = (1 - level) / 2
     low, high = np.quantile(draws, [alpha, 1 - alpha], axis=0)

@@ -253,3 +253,107 @@ class PLSPM:
                     rows.append({"source": a, "target": b, "direct": float(self.path_coefficients_.loc[a, b]),
                                  "indirect": float(self.indirect_effects_.loc[a, b]), "total": total})
         return pd.DataFrame(rows)
+
+
+# -- many fits at once (bootstrap draws, permutations) ----------------------------------------------------
+@dataclass
+class _Fits:
+    """``_Fit`` for a stack of B correlation matrices: every array has a leading draw axis."""
+
+    weights: np.ndarray      # B x p x m
+    loadings: np.ndarray     # B x p x m
+    paths: np.ndarray        # B x m x m
+    r2: np.ndarray           # B x m
+    rho_a: np.ndarray        # B x m
+    latent_cor: np.ndarray   # B x m x m
+    n_iter: np.ndarray       # B
+    converged: np.ndarray    # B
+
+
+def correlations(samples: np.ndarray) -> np.ndarray:
+    """Return the Pearson correlation matrices of a stack of samples (B x n x p -> B x p x p)."""
+    centred = samples - samples.mean(axis=1, keepdims=True)
+    cov = np.matmul(centred.transpose(0, 2, 1), centred)
+    sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    return cov / (sd[:, :, None] * sd[:, None, :])
+
+
+def _ols_paths_many(cor: np.ndarray, adjacency: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``_ols_paths`` for a stack of construct correlation matrices (B x m x m)."""
+    paths = np.zeros_like(cor)
+    r2 = np.full(cor.shape[:2], np.nan)
+    for j in range(cor.shape[1]):
+        ante = np.flatnonzero(adjacency[:, j])
+        if ante.size:
+            rhs = cor[:, ante, j]
+            beta = np.linalg.solve(cor[:, ante[:, None], ante], rhs[..., None])[..., 0]
+            paths[:, ante, j] = beta
+            r2[:, j] = (beta * rhs).sum(axis=1)
+    return paths, r2
+
+
+def _inner_weights_many(cor: np.ndarray, adjacency: np.ndarray, scheme: str) -> np.ndarray:
+    linked = adjacency + adjacency.T
+    if scheme == "factorial":
+        return cor * linked
+    if scheme == "centroid":
+        return np.sign(cor) * linked
+    betas, _ = _ols_paths_many(cor, adjacency)
+    return np.where(adjacency > 0, betas, cor * adjacency.T)
+
+
+def _unit_variance(W: np.ndarray, S: np.ndarray) -> np.ndarray:
+    return W / np.sqrt((np.matmul(S, W) * W).sum(axis=1))[:, None, :]
+
+
+def _estimate_many(S, mask, adjacency, mode_b, *, scheme, consistent, max_iter, tol) -> _Fits:
+    """Run ``_estimate`` on every matrix of the stack ``S`` (B x p x p) at once.
+
+    The same iterations, vectorised over draws: a draw stops updating once its own weights change
+    by less than ``tol`` (as the single fit stops), so each draw ends where ``_estimate`` would.
+    """
+    n_draws = S.shape[0]
+    blocks = [np.flatnonzero(mask[:, c]) for c in range(mask.shape[1])]
+    formative = [c for c, idx in enumerate(blocks) if mode_b[c] and idx.size > 1]
+    W = _unit_variance(np.broadcast_to(mask.astype(float), (n_draws, *mask.shape)).copy(), S)
+    n_iter = np.zeros(n_draws, dtype=int)
+    converged = np.zeros(n_draws, dtype=bool)
+    active = np.arange(n_draws)
+    for it in range(1, max_iter + 1):
+        Wa, Sa = W[active], S[active]
+        latent = np.matmul(Wa.transpose(0, 2, 1), np.matmul(Sa, Wa))
+        E = _inner_weights_many(latent, adjacency, scheme)
+        proxy_var = (np.matmul(latent, E) * E).sum(axis=1)
+        cov = np.matmul(np.matmul(Sa, Wa), E) / np.sqrt(proxy_var)[:, None, :]
+        new = cov * mask
+        for c in formative:
+            idx = blocks[c]
+            new[:, idx, c] = np.linalg.solve(Sa[:, idx[:, None], idx], cov[:, idx, c][..., None])[..., 0]
+        new = _unit_variance(new, Sa)
+        done = np.abs(new - Wa).sum(axis=(1, 2)) < tol
+        W[active] = new
+        n_iter[active] = it
+        converged[active[done]] = True
+        active = active[~done]
+        if not active.size:
+            break
+    latent = np.matmul(W.transpose(0, 2, 1), np.matmul(S, W))
+    loadings = np.matmul(S, W) * mask
+    rho = np.ones((n_draws, mask.shape[1]))
+    if consistent:
+        for c, idx in enumerate(blocks):
+            if idx.size < 2 or mode_b[c]:
+                continue
+            w = W[:, idx, c]
+            sub = S[:, idx[:, None], idx]
+            quad = np.einsum("bi,bij,bj->b", w, sub, w) - (np.diagonal(sub, axis1=1, axis2=2) * w**2).sum(axis=1)
+            wtw = (w**2).sum(axis=1)
+            rho[:, c] = wtw**2 * quad / (wtw**2 - (w**4).sum(axis=1))
+        latent = latent / np.sqrt(rho[:, :, None] * rho[:, None, :])
+        diag = np.arange(mask.shape[1])
+        latent[:, diag, diag] = 1.0
+        reflective = np.array([not b and len(idx) > 1 for b, idx in zip(mode_b, blocks)])
+        wtw = (W**2).sum(axis=1)
+        loadings = np.where(reflective, W * np.sqrt(rho)[:, None, :] / wtw[:, None, :], loadings) * mask
+    paths, r2 = _ols_paths_many(latent, adjacency)
+    return _Fits(W, loadings, paths, r2, rho, latent, n_iter, converged)
