@@ -131,3 +131,55 @@ def conclusion(summary: pd.DataFrame, reference: Mapping[str, float], smallest: 
                      f"({'same' if g['same_order'].all() else 'different'} index order); forget against refit on "
                      f"CPU time: {speed} (measured in this run, information only).")
     return "\n".join(lines)
+
+
+def plot_epsilon_curve(summary: pd.DataFrame, reference: Mapping[str, float], *, metric: str = "NDCG@10", ax=None):
+    """Return the figure of mean NDCG against ε (log axis; ∞ = the cap alone, drawn right of the grid) with
+    the seeds' 95 % band per model and each model's non-private value as a dashed line."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    finite = summary.loc[np.isfinite(summary["epsilon"]), "epsilon"]
+    at_inf = float(finite.max()) * 10 if len(finite) else 1.0
+    data = summary.assign(x=summary["epsilon"].replace(np.inf, at_inf))
+    models = list(pd.unique(data["model"]))
+    palette = dict(zip(models, sns.color_palette(n_colors=len(models))))
+    sns.lineplot(data=data, x="x", y="mean", hue="model", palette=palette, marker="o", ax=ax)
+    for model, g in data.groupby("model", sort=False):
+        ax.fill_between(g["x"], g["lower"], g["upper"], color=palette[model], alpha=0.2)
+        if model in reference:
+            ax.axhline(reference[model], color=palette[model], linestyle="--", linewidth=1)
+    ticks = sorted(set(finite)) + [at_inf]
+    ax.set_xscale("log")
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks[:-1]] + ["∞\n(cap only)"])
+    ax.set(xlabel="ε (user-level, Laplace)", ylabel=metric,
+           title=f"{metric} against the privacy budget (mean over noise seeds, 95% CI; dashed: non-private)")
+    return ax.figure
+
+
+def plot_erasure_times(erasure: pd.DataFrame):
+    """Return a bar chart of the CPU seconds of forget and of refit per model and number of users forgotten."""
+    import seaborn as sns
+
+    long = erasure.melt(id_vars=["model", "users_forgotten"], value_vars=["forget_s", "refit_s"],
+                        var_name="how", value_name="cpu_s")
+    long["how"] = long["how"].map({"forget_s": "forget", "refit_s": "refit"})
+    grid = sns.catplot(data=long, x="users_forgotten", y="cpu_s", hue="how", col="model", kind="bar",
+                       height=3.5, aspect=1.2, sharey=False)
+    grid.set_axis_labels("users forgotten", "CPU seconds")
+    grid.figure.suptitle("forget(users) against a refit without them (this run, one machine)", y=1.04)
+    return grid.figure
+
+
+def records(summary: pd.DataFrame, erasure: pd.DataFrame) -> dict:
+    """Return the notebook's records: the curve ({model: {ε: mean}}, ∞ as "inf"), its lower and upper bounds,
+    and the erasure rows (no user ids)."""
+    def by_model(column):
+        return {m: {("inf" if math.isinf(e) else f"{e:g}"): float(v) for e, v in zip(g["epsilon"], g[column])}
+                for m, g in summary.groupby("model", sort=False)}
+
+    return {"curve": by_model("mean"), "curve_lower": by_model("lower"), "curve_upper": by_model("upper"),
+            "erasure": erasure[["model", "users_forgotten", "max_abs_difference", "same_order", "speedup"]]
+            .to_dict("records")}
