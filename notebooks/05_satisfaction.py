@@ -320,13 +320,12 @@ if world_groups:
 fig_groups, axes = plt.subplots(1, max(len(group_results), 1), figsize=(6.5 * max(len(group_results), 1), 4.5), squeeze=False)
 for ax, (label, g) in zip(axes[0], group_results.items()):
     est = [c for c in g["perm"].columns if c.startswith("estimate_")]
-    long = g["perm"].assign(path=g["perm"]["source"].str[:4] + "→" + g["perm"]["target"].str[:4]).melt(
-        id_vars=["path", "p_permutation"], value_vars=est, var_name="group", value_name="path coefficient")
+    flagged = np.where(g["perm"]["p_permutation"] < 0.05, " *", "")
+    long = g["perm"].assign(path=g["perm"]["source"].str[:4] + "→" + g["perm"]["target"].str[:4] + flagged).melt(
+        id_vars=["path"], value_vars=est, var_name="group", value_name="path coefficient")
     long["group"] = long["group"].str.removeprefix("estimate_")
-    sns.pointplot(data=long, y="path", x="path coefficient", hue="group", linestyle="none", dodge=0.3, ax=ax)
-    for i, p in enumerate(g["perm"]["p_permutation"]):
-        if p < 0.05:
-            ax.annotate("*", (ax.get_xlim()[1], i), ha="right", va="center", fontsize=14)
+    sns.pointplot(data=long, y="path", x="path coefficient", hue="group", linestyle="none", ax=ax)
+    sns.move_legend(ax, "lower right", fontsize=9, title=None)
     ax.axvline(0, c="k", lw=0.8); ax.set_ylabel("")
     ax.set_title(f"{label}\nMICOM: {g['verdict']} invariance (* permutation p < 0.05)", fontsize=10)
 

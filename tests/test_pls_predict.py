@@ -7,7 +7,7 @@ import pytest
 from recsys_study.data.survey import load_mobi
 from recsys_study.satisfaction.models import ECSI_PATHS, MOBI_BLOCKS, PathModel, ecsi_model
 from recsys_study.satisfaction.pls import PLSPM
-from recsys_study.satisfaction.predict import cvpat, fold_ids, loss_difference_test, pls_predict
+from recsys_study.satisfaction.predict import cvpat, fold_ids, loss_difference_test, pls_predict, predictive_power
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,16 @@ def test_unknown_technique_and_too_many_folds_are_refused(mobi):
         pls_predict(PLSPM(ecsi_model()), mobi, technique="XX", seed=1)
     with pytest.raises(ValueError, match="2 <= k <= n"):
         fold_ids(10, 11, seed=1)
+
+
+def test_predictive_power_follows_shmueli_et_al_2019():
+    def table(q2, pls, lm):
+        return pd.DataFrame({"construct": "Y", "Q2_predict": q2, "PLS_RMSE": pls, "LM_RMSE": lm})
+
+    assert predictive_power(table([0.2, 0.3], [1.0, 1.0], [1.1, 1.2]), "Y") == "high"
+    assert predictive_power(table([0.2, 0.3, 0.1], [1.0, 1.0, 1.3], [1.1, 1.2, 1.2]), "Y") == "medium"
+    assert predictive_power(table([0.2, 0.3, 0.1], [1.0, 1.3, 1.3], [1.1, 1.2, 1.2]), "Y") == "low"
+    assert predictive_power(table([0.2, 0.3], [1.3, 1.3], [1.1, 1.2]), "Y") == "none"
+    assert predictive_power(table([0.2, -0.01], [1.0, 1.0], [1.1, 1.2]), "Y") == "not relevant"
+    with pytest.raises(ValueError, match="endogenous"):
+        predictive_power(table([0.2], [1.0], [1.1]), "X")

@@ -27,7 +27,8 @@ from recsys_study.satisfaction.structural import f_squared
 __all__ = [
     "GroupComparison", "PLSPM", "PathModel", "PredictResult", "bootstrap_htmt", "compare_groups", "cvpat",
     "f_squared", "fold_ids", "henseler_p", "htmt_from_correlation", "loss_difference_test", "pls_mga",
-    "pls_predict", "predictive_power", "world_survey_by_recommender", "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
+    "pls_predict", "predictive_power", "world_survey_by_recommender",
+    "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
     "composite_reliability", "construct_performance", "cronbach_alpha", "cross_loadings", "disconfirmation",
     "ecsi_model", "fit_cbsem", "fornell_larcker", "htmt", "index_model", "ipma", "loyalty_by_satisfaction",
     "mobi_reduced_model", "monte_carlo_recovery", "net_promoter_score", "oracle_paths", "outcome_by_band",

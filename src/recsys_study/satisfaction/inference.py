@@ -72,11 +72,11 @@ def bootstrap_paths(estimator: PLSPM, data: pd.DataFrame, *, n_boot: int = 500, 
                               consistent=estimator.consistent, max_iter=estimator.max_iter, tol=estimator.tol)
         failed += int((~ok).sum() + (~fits.converged).sum())
         paths = fits.paths[fits.converged]
-        total = np.linalg.solve(eye - paths.transpose(0, 2, 1), np.broadcast_to(eye, paths.shape)).transpose(0, 2, 1) - eye
+        inverse = np.linalg.solve(eye - paths.transpose(0, 2, 1), np.broadcast_to(eye, paths.shape))
+        total = inverse.transpose(0, 2, 1) - eye          # (I - B)^-1 - I, as total_effects
         effects = np.stack([paths, total - paths, total], axis=1)        # draws x kind x m x m
         draws.append(effects[:, pick[0], pick[1], pick[2]])
     draws = np.concatenate(draws) if draws else np.empty((0, len(pairs)))
-    draws = np.array(draws)
     alpha = (1 - level) / 2
     low, high = np.quantile(draws, [alpha, 1 - alpha], axis=0)
     sd = draws.std(axis=0, ddof=1)

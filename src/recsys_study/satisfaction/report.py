@@ -13,7 +13,8 @@ import pandas as pd
 
 
 def _pairs(frame: pd.DataFrame) -> str:
-    return ", ".join(f"{r.construct_1}–{r.construct_2} ({r.htmt:.2f}, upper {r.upper:.2f})" for r in frame.itertuples())
+    return ", ".join(f"{r.construct_1}–{r.construct_2} ({r.htmt:.2f}, upper {r.upper:.2f})"
+                     for r in frame.itertuples())
 
 
 def _group_lines(label: str, micom: pd.DataFrame | None, mga: pd.DataFrame | None, perm: pd.DataFrame | None,
@@ -78,9 +79,9 @@ def conclusions(headline: Mapping, *, reliability: pd.DataFrame, pls_paths: pd.D
     if "predictive_power" in headline:
         target = headline.get("predict_target", "the target")
         lines.append(
-            f"- **Prediction.** PLSpredict ({headline.get('predict_folds')} folds × {headline.get('predict_repetitions')} "
-            f"repetitions): Q²predict > 0 for {headline.get('q2_positive')} of {headline.get('n_predicted_items')} "
-            f"endogenous indicators; for {target} PLS beats the linear benchmark on "
+            f"- **Prediction.** PLSpredict ({headline.get('predict_folds')} folds × "
+            f"{headline.get('predict_repetitions')} repetitions): Q²predict > 0 for {headline.get('q2_positive')} "
+            f"of {headline.get('n_predicted_items')} endogenous indicators; for {target} PLS beats the linear benchmark on "
             f"{headline.get('pls_beats_lm_target')} of {headline.get('n_target_items')} indicators, "
             f"**{headline['predictive_power']}** predictive power by Shmueli et al.'s (2019) rule.")
     if cvpat_table is not None:
@@ -92,8 +93,8 @@ def conclusions(headline: Mapping, *, reliability: pd.DataFrame, pls_paths: pd.D
     for label, g in (groups or {}).items():
         lines += _group_lines(label, g.get("micom"), g.get("mga"), g.get("perm"), g.get("verdict"))
     lines += [
-        f"- **Index and NPS.** The satisfaction index is {headline['satisfaction_index']:.1f} points (0–100) and the NPS "
-        f"{headline['nps']:.0f} (95% CI {headline['nps_ci'][0]:.0f} to {headline['nps_ci'][1]:.0f}).",
+        f"- **Index and NPS.** The satisfaction index is {headline['satisfaction_index']:.1f} points (0–100) and "
+        f"the NPS {headline['nps']:.0f} (95% CI {headline['nps_ci'][0]:.0f} to {headline['nps_ci'][1]:.0f}).",
         f"- **Loyalty by satisfaction.** The top satisfaction band is {headline['loyalty_ratio_top_vs_satisfied']:.1f} "
         "times as likely to intend repurchase (top box) as the merely satisfied band.",
         f"- **Behaviour.** In mlc_churn, churn is {headline['churn_0_3_calls']:.0%} with up to 3 service calls and "
@@ -103,8 +104,9 @@ def conclusions(headline: Mapping, *, reliability: pd.DataFrame, pls_paths: pd.D
         f"true path in {headline['mc_plsc_ci_coverage']:.0%} of cases.",
     ]
     if "cbsem_converged" in headline:
+        proper = "proper" if headline["cbsem_proper"] else "improper (a Heywood case)"
         lines.append(f"- **CB-SEM.** The ML solution {'is' if headline['cbsem_converged'] else 'is not'} a verified "
-                     f"minimum (Newton decrement and Hessian checked) and {'proper' if headline['cbsem_proper'] else 'improper (a Heywood case)'}"
+                     f"minimum (Newton decrement and Hessian checked) and {proper}"
                      f"; χ² = {headline['cbsem_fit'].get('chi2', float('nan')):.1f} on "
                      f"{headline['cbsem_fit'].get('DoF', float('nan')):.0f} df.")
     if "max_abs_diff_vs_smartpls_centroid" in headline:
