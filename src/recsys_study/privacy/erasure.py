@@ -95,21 +95,25 @@ def forget_layout(model, users) -> ForgetLayout | None:
     pos = sp.csr_matrix((model.entry_rows_ + 1, model.user_items_.indices, model.user_items_.indptr),
                         shape=model.user_items_.shape)[kept]
     # an item's place in the refit is its first appearance among the remaining rows
-    order = np.argsort(pos.data, kind="stable")
-    cols_by_row = pos.indices[order]
-    present, first = np.unique(cols_by_row, return_index=True)
+    by_item = pos.tocsc()
+    present = np.flatnonzero(np.diff(by_item.indptr))
+    first = np.minimum.reduceat(by_item.data, by_item.indptr[present]) if len(present) else np.zeros(0, np.int64)
     item_order = present[np.argsort(first, kind="stable")]
     new_position = np.full(x.shape[1], -1, dtype=np.int64)
     new_position[item_order] = np.arange(len(item_order))
-    x = x[:, item_order].tocsr()
-    pos = pos[:, item_order].tocsr()
-    x.sort_indices()
-    pos.sort_indices()
+    if len(item_order) != x.shape[1] or (np.diff(item_order) < 0).any():  # not the identity: permute the columns
+        x = x[:, item_order].tocsr()
+        pos = pos[:, item_order].tocsr()
+        x.sort_indices()
+        pos.sort_indices()
     x = sp.csr_matrix((x.data, x.indices, x.indptr), shape=x.shape, dtype=np.float32)
     if np.isnan(model.global_mean_):
         mean = float("nan")
     else:  # the refit's float32 mean runs over its rows in training order
-        mean = float(x.data[np.argsort(pos.data, kind="stable")].mean())
+        in_order = np.zeros(int(pos.data.max()) + 1, dtype=np.float32)
+        filled = np.zeros(len(in_order), dtype=bool)
+        in_order[pos.data - 1], filled[pos.data - 1] = x.data, True
+        mean = float(in_order[filled].mean())
     return ForgetLayout(forgotten=forgotten, kept=kept, item_order=item_order, new_position=new_position,
                         user_index=model.user_index_[kept], item_index=model.item_index_[item_order],
                         user_items=x, entry_rows=pos.data - 1,

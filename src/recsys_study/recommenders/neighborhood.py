@@ -281,25 +281,37 @@ def _similarity_inputs(x: sp.csr_matrix, similarity: str):
     return v, vt, counts, norms
 
 
+@_jit
+def _top_k_row_list(rows, n, v_indptr, v_indices, v_data, vt_indptr, vt_indices, vt_data, norms, counts, jaccard,
+                    shrinkage, kk, min_value, out_cols, out_vals, out_len):  # pragma: no cover - jitted
+    """Run the kernel on each row of ``rows`` (any order, no gaps needed)."""
+    for t in range(rows.shape[0]):
+        a = rows[t]
+        _top_k_rows_sparse(a, a + 1, n, v_indptr, v_indices, v_data, vt_indptr, vt_indices, vt_data, norms, counts,
+                           jaccard, shrinkage, kk, min_value, out_cols, out_vals, out_len)
+
+
 def _top_k_rows(inputs, rows, *, similarity: str, k: int, shrinkage: float, min_similarity: float,
                 out_cols: np.ndarray, out_vals: np.ndarray, out_len: np.ndarray, block_size: int = 256,
                 num_threads: int = 0) -> None:
-    """Fill the outputs' ``rows`` (ascending; consecutive runs go to the kernel together) with their kept neighbours."""
+    """Fill the outputs' ``rows`` with their kept neighbours, ``block_size`` rows per task."""
     v, vt, counts, norms = inputs
     n = v.shape[0]
     kk = max(min(k, n), 0)
     rows = np.asarray(rows, dtype=np.int64)
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    runs = [(int(r[0]), int(r[-1]) + 1) for r in np.split(rows, breaks) if len(r)]
-    blocks = [(start, min(start + block_size, stop)) for first, stop in runs for start in range(first, stop, block_size)]
+    contiguous = len(rows) > 0 and rows[-1] - rows[0] == len(rows) - 1 and (np.diff(rows) == 1).all()
 
-    def run(block: int) -> None:
-        first, last = blocks[block]
-        _top_k_rows_sparse(first, last, n, v.indptr, v.indices, v.data, vt.indptr, vt.indices, vt.data, norms,
-                           counts, similarity == "jaccard", float(shrinkage), kk, float(min_similarity),
-                           out_cols, out_vals, out_len)
+    def run(first: int) -> None:
+        if contiguous:
+            _top_k_rows_sparse(rows[first], rows[min(first + block_size, len(rows)) - 1] + 1, n, v.indptr, v.indices,
+                               v.data, vt.indptr, vt.indices, vt.data, norms, counts, similarity == "jaccard",
+                               float(shrinkage), kk, float(min_similarity), out_cols, out_vals, out_len)
+        else:
+            _top_k_row_list(rows[first:first + block_size], n, v.indptr, v.indices, v.data, vt.indptr, vt.indices,
+                            vt.data, norms, counts, similarity == "jaccard", float(shrinkage), kk,
+                            float(min_similarity), out_cols, out_vals, out_len)
 
-    run_blocks(run, range(len(blocks)), num_threads)
+    run_blocks(run, range(0, len(rows), block_size), num_threads)
 
 
 def _replace_rows(a: sp.csr_matrix, b: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
@@ -618,8 +630,9 @@ class ItemKNN(_KNN):
     def _touched_similarities(self, inputs, rows: np.ndarray) -> sp.csr_matrix:
         """Return the full similarity rows (no pruning, self excluded) of ``rows``, with the kernel's operations."""
         v, vt, counts, norms = inputs
-        dots = (v[rows] @ vt).tocoo()  # csr_matmat: the kernel's accumulation order
-        a, b, dot = rows[dots.row], dots.col, dots.data
+        dots = sp.csr_matrix(v[rows] @ vt)  # csr_matmat: the kernel's accumulation order
+        local = np.repeat(np.arange(len(rows)), np.diff(dots.indptr))
+        a, b, dot = rows[local], dots.indices, dots.data
         if self.similarity == "jaccard":
             union = counts[a] + counts[b] - dot
             s = np.divide(dot, union, out=np.zeros_like(dot), where=union > 0)
@@ -632,11 +645,11 @@ class ItemKNN(_KNN):
             n = v.shape[0]
             co_keys = co.row.astype(np.int64) * n + co.col
             order = np.argsort(co_keys)
-            at = order[np.searchsorted(co_keys, dots.row.astype(np.int64) * n + dots.col, sorter=order)]
+            at = order[np.searchsorted(co_keys, local.astype(np.int64) * n + b, sorter=order)]
             co_ab = co.data[at]
             s = s * (co_ab / (co_ab + self.shrinkage))
         s[a == b] = 0.0
-        return sp.csr_matrix((s, (dots.row, b)), shape=(len(rows), v.shape[0]))
+        return sp.csr_matrix((s, dots.indices, dots.indptr), shape=(len(rows), v.shape[0]))
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.rated_[user_idx] @ self.similarity_t_).toarray()
