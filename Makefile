@@ -59,8 +59,10 @@ run: setup  ## run the default study (experiments/default.yaml) and build report
 run-quick: setup  ## the default study at CI size
 	$(BIN)/recsys-study run experiments/default.yaml --quick
 
-test: setup  ## unit tests + notebook execution tests (quick mode); not the slow tier
-	$(BIN)/python -m pytest -q -m "not slow" --durations=15
+# pytest-xdist: one worker per core (at most 4), whole files per worker (a module's fixtures run once)
+TEST_JOBS ?= $(shell $(PYTHON) -c "import os; print(max(1, min(len(os.sched_getaffinity(0)), 4)))")
+test: setup  ## unit tests + notebook execution tests (quick mode), one worker per core; not the slow tier
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_JOBS) --dist loadfile --durations=15
 
 test-fast: setup  ## unit tests only (no notebook execution, no slow tier)
 	$(BIN)/python -m pytest -q -m "not notebook and not slow"
