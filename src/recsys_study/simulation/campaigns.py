@@ -51,42 +51,52 @@ def uplift_study(table: pd.DataFrame, *, policies=None, features=FEATURES, test_
     """Fit and evaluate every targeting policy on each seed's campaign; return ``results`` and ``curves``.
 
     ``results``: one row per (seed, policy) of ``loyalty.uplift.evaluate_policies`` (plus ``oracle``).
-    ``curves``: per (seed, policy) and contact share, the Qini curve on the observed outcomes and
-    against the truth and the true profit, each per test customer. ``model_options`` go to
+    ``curves``: per (seed, policy) and contact share, the Qini curve and the profit on the observed
+    outcomes and against the truth, each per test customer. A table without ``true_uplift`` (a
+    campaign of your own, ``data.load_campaign(...).frame``) is evaluated on its outcomes only. ``model_options`` go to
     ``loyalty.uplift.fit_policies`` (e.g. ``forest_trees``).
     """
     from recsys_study.loyalty import uplift
 
     policies = uplift.POLICIES if policies is None else tuple(policies)
+    truth = "true_uplift" in table.columns
+    if SEED not in table.columns:  # a user's own campaign: one "seed"
+        table = table.assign(**{SEED: 0})
     results, curves = [], []
     for s, g in table.groupby(SEED, sort=True):
-        test_mask = crn.uniform(int(s), crn.ASSIGN, g["customer"].to_numpy(), 7) < test_share
+        keys = g["customer"].to_numpy() if "customer" in g else np.arange(len(g))
+        test_mask = crn.uniform(int(s), crn.ASSIGN, keys, 7) < test_share
         train, test = g[~test_mask], g[test_mask].reset_index(drop=True)
         models = uplift.fit_policies(train[list(features)].to_numpy(), train["treatment"].to_numpy(),
                                      train["outcome"].to_numpy(), [p for p in policies if p != ORACLE_POLICY],
                                      seed=int(s), treated_share=treated_share, **model_options)
         scores = uplift.score_policies(models, test[list(features)].to_numpy(), seed=int(s),
                                        treated_share=treated_share)
-        scores[ORACLE_POLICY] = test["true_uplift"].to_numpy()
+        if truth:
+            scores[ORACLE_POLICY] = test["true_uplift"].to_numpy()
         ev = uplift.evaluate_policies(test, scores, value=value, cost=cost, budget_share=budget_share)
         results.append(ev.assign(**{SEED: s, "test_customers": len(test)}))
-        y, t, tau = test["outcome"].to_numpy(), test["treatment"].to_numpy(), test["true_uplift"].to_numpy()
+        y, t = test["outcome"].to_numpy(), test["treatment"].to_numpy()
         for name in scores.columns:
             sc = scores[name].to_numpy()
             q = uplift.curve_frame(uplift.qini_curve(y, t, sc), points=points)
-            qt = uplift.curve_frame(uplift.true_qini_curve(tau, t, sc), points=points)
-            pt = uplift.curve_frame(uplift.profit_curve(uplift.true_uplift_curve(tau, sc), value=value, cost=cost),
-                                    points=points)
-            curves.append(pd.DataFrame({SEED: s, POLICY: name, "contacted_share": q["contacted_share"],
-                                        "qini_observed": q["value"], "qini_true": qt["value"],
-                                        "profit_true": pt["value"]}))
+            frame = {SEED: s, POLICY: name, "contacted_share": q["contacted_share"], "qini_observed": q["value"],
+                     "profit_observed": uplift.curve_frame(uplift.profit_curve(uplift.uplift_curve(y, t, sc), value=value,
+                                                                               cost=cost), points=points)["value"]}
+            if truth:
+                tau = test["true_uplift"].to_numpy()
+                frame["qini_true"] = uplift.curve_frame(uplift.true_qini_curve(tau, t, sc), points=points)["value"]
+                frame["profit_true"] = uplift.curve_frame(
+                    uplift.profit_curve(uplift.true_uplift_curve(tau, sc), value=value, cost=cost), points=points)["value"]
+            curves.append(pd.DataFrame(frame))
     return {"results": pd.concat(results, ignore_index=True), "curves": pd.concat(curves, ignore_index=True)}
 
 
 def policy_summary(results: pd.DataFrame, metrics=("qini", "qini_true", "auuc", "auuc_true", "profit", "best_share",
                                                    "contacted_sleeping_dogs", "budget_sleeping_dogs",
                                                    "budget_persuadables", "budget_profit")) -> pd.DataFrame:
-    """Return ``policy, metric, mean, lower, upper, n`` over seeds (95 % t-intervals)."""
+    """Return ``policy, metric, mean, lower, upper, n`` over seeds (95 % t-intervals; metrics present only)."""
+    metrics = [m for m in metrics if m in results.columns]
     rows = []
     for (policy, metric), g in results.melt(id_vars=[POLICY, SEED], value_vars=list(metrics),
                                             var_name="metric").groupby([POLICY, "metric"], sort=False):
