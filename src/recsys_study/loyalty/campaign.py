@@ -9,6 +9,10 @@ labels y in {0,1} and scores p; customers are ranked by p, largest first (ties b
 - Profit of contacting the top q: ``value * take_rate * sum_{i <= qn} y_(i) - cost * qn``.
 - Expected response (uplift-free): a contacted customer responds with probability p_i, so the
   expected number of responders among the top q is ``sum_{i <= qn} p_(i)``.
+
+These measures rank by the propensity to respond, not by the campaign's effect on the response;
+with a randomised campaign (a control group), ``loyalty.uplift`` ranks by the effect and judges
+rankings by Qini and uplift curves.
 """
 
 from __future__ import annotations
