@@ -47,7 +47,7 @@ dataset = "ml-100k"
 test_frac = 0.25
 k = 10
 # finite privacy budgets (ε = ∞, the cap without noise, is always added)
-epsilons = [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1000.0]
+epsilons = [0.1, 1.0, 2.0, 5.0, 10.0, 100.0, 1000.0]
 n_noise_seeds = 3
 # the cap c of each private model (interactions kept per user)
 max_per_user = {"private_popularity": 50, "private_ease": 20}

@@ -170,3 +170,14 @@ def test_smallest_epsilon_and_the_conclusion_read_the_numbers_given():
     text = study.conclusion(summary, {"m": 1.0}, {"m": 5.0}, erasure)
     assert "ε = 5" in text and "1.000" in text and "3.0e-15" in text and "4.0×" in text
     assert "no finite ε" in study.conclusion(summary, {"m": 2.0}, {"m": None}, erasure)
+
+
+def test_crossover_is_where_one_model_stays_ahead_of_the_other():
+    summary = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 4, "epsilon": [1.0, 10.0, 100.0, INF] * 2,
+                            "mean": [0.2, 0.3, 0.5, 0.6, 0.25, 0.28, 0.3, 0.3], "lower": 0.0, "upper": 1.0,
+                            "n_seeds": 3})
+    assert study.crossover(summary, "a", "b") == 10.0
+    assert study.crossover(summary, "b", "a") is None
+    text = study.conclusion(summary, {"a": 0.6, "b": 0.3}, {"a": 100.0, "b": 1.0}, pd.DataFrame(
+        columns=["model", "users_forgotten", "max_abs_difference", "same_order", "forget_s", "refit_s", "speedup"]))
+    assert "**b** ranks better than **a** at the smallest budget; a is ahead from ε = 10 on." in text
