@@ -64,3 +64,48 @@ def test_period_values_sum_amounts_inside_the_window_and_keep_the_universe():
                         "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-05", "2024-01-15"])})
     values = pyramid.period_values(log, "2024-01-01", "2024-03-01")
     assert values.to_dict() == {1: 12.0, 2: 0.0, 3: 9.0}
+
+
+def _forecast_case():
+    labels, cuts = ("top", "rest"), (0.5, 0.5)
+    before = pyramid.pyramid_tiers(pd.Series([40.0, 30.0, 20.0, 10.0, 0.0], index=list("abcde")),
+                                   cut_points=cuts, labels=labels)  # a,b top; c,d rest; e inactive
+    value = pd.Series({"a": 1.0, "b": 8.0, "c": 9.0, "d": 0.5, "e": 3.0})
+    p_active = pd.Series({"a": 0.2, "b": 0.9, "c": 0.9, "d": 0.2, "e": 0.4})  # sum 2.6: 3 active next period
+    return before, value, p_active, cuts, labels
+
+
+def test_migration_forecast_by_hand():
+    before, value, p_active, cuts, labels = _forecast_case()
+    fc = pyramid.migration_forecast(before, value, p_active, cut_points=cuts, labels=labels)
+    # forecast: the 3 largest expected values are active (c 9, b 8, e 3): c,b top; e rest; a,d inactive
+    assert list(fc.index) == list("abcd")  # e was inactive in period 1: it cannot move down
+    assert fc["tier_forecast"].astype(str).to_dict() == {"a": "inactive", "b": "top", "c": "top", "d": "inactive"}
+    # bars: top 8 (b), rest 3 (e); score = log(bar of the period-1 tier) - log(expected value)
+    np.testing.assert_allclose(fc["down_score"], np.log([8 / 1, 8 / 8, 3 / 9, 3 / 0.5]))
+    assert fc["forecast_down"].to_dict() == {"a": True, "b": False, "c": False, "d": True}
+
+
+def test_migration_forecast_scored_against_realised_tiers_by_hand():
+    before, value, p_active, cuts, labels = _forecast_case()
+    fc = pyramid.migration_forecast(before, value, p_active, cut_points=cuts, labels=labels)
+    after = pyramid.pyramid_tiers(pd.Series({"a": 0.0, "b": 5.0, "c": 50.0, "d": 1.0, "e": 7.0}),
+                                  cut_points=cuts, labels=labels)  # c,e top; b,d rest; a inactive
+    recency = pd.Series({"a": 0.1, "b": 0.9, "c": 0.5, "d": 0.2})
+    ev = pyramid.evaluate_migration_forecast(fc, after, baselines={"recency": recency})
+    assert ev["frame"]["moved_down"].to_dict() == {"a": True, "b": True, "c": False, "d": False}
+    o = ev["overall"]
+    # down scores: movers a 2.08, b 0; stayers c -1.10, d 1.79 -> 3 of 4 pairs ordered right
+    assert o["auc"] == pytest.approx(0.75) and o["auc_recency"] == pytest.approx(0.5)
+    assert o["precision"] == pytest.approx(0.5) and o["recall"] == pytest.approx(0.5)  # flagged a, d; moved a, b
+    assert o["moved_down_rate"] == 0.5 and o["forecast_down_rate"] == 0.5
+    assert ev["by_tier"]["auc"].isna().all()  # within each tier everyone moved the same way
+    assert ev["by_decile"]["moved_down_rate"].tolist() == [0.0, 1.0, 0.0, 1.0]  # c, b, d, a by score
+
+
+def test_migration_forecast_rejects_missing_or_impossible_inputs():
+    before, value, p_active, cuts, labels = _forecast_case()
+    with pytest.raises(ValueError, match="every customer"):
+        pyramid.migration_forecast(before, value.drop("a"), p_active, cut_points=cuts, labels=labels)
+    with pytest.raises(ValueError, match="probability"):
+        pyramid.migration_forecast(before, value, p_active * 3, cut_points=cuts, labels=labels)

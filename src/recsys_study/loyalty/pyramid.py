@@ -87,3 +87,93 @@ def migration_matrix(before: pd.Series, after: pd.Series, *, normalize: bool = T
         return counts
     totals = counts.sum(axis=1).replace(0, np.nan)
     return counts.div(totals, axis=0).fillna(0.0)
+
+
+def _tier_rank(tiers: pd.Series) -> np.ndarray:
+    """Position of each tier in the pyramid: 0 = top tier, len(labels) = inactive."""
+    return np.asarray(tiers.cat.codes, dtype=int)
+
+
+def migration_forecast(tiers_before: pd.Series, expected_value: pd.Series, p_active: pd.Series, *,
+                       cut_points=DEFAULT_CUT_POINTS, labels=DEFAULT_TIERS) -> pd.DataFrame:
+    """Return per customer active in period 1 the forecast tier of period 2 and a "moves down" score.
+
+    ``expected_value``: each customer's expected spend next period (e.g. a BTYD model's expected
+    purchases times the Gamma-Gamma expected spend per purchase); ``p_active``: the probability of at
+    least one purchase next period (the model's P(alive) times the chance that an alive customer buys).
+    The forecast pyramid: the ``N = round(sum p_active)`` customers (the expected number of active
+    customers, over the whole universe) with the largest expected value are the active ones, cut into
+    tiers as by ``pyramid_tiers``; the rest are inactive. Each tier k has a *bar*, the smallest
+    expected value that still lands in tier k or above. Columns:
+
+    - ``tier_before``, ``tier_forecast``; ``expected_value``, ``p_active``;
+    - ``down_score = log(bar of tier_before) - log(expected_value)``: how far below the bar of her
+      current tier the forecast puts the customer (> 0: she is forecast to move down);
+    - ``forecast_down``: the forecast tier is below ``tier_before``.
+    Customers inactive in period 1 cannot move down and are left out.
+    """
+    index = tiers_before.index
+    value = expected_value.reindex(index).astype(float)
+    p = p_active.reindex(index).astype(float)
+    if value.isna().any() or p.isna().any():
+        raise ValueError("expected_value and p_active need a value for every customer of tiers_before.")
+    if (value < 0).any() or ((p < 0) | (p > 1)).any():
+        raise ValueError("expected_value must be >= 0 and p_active a probability in [0, 1].")
+    n_active = int(round(float(p.sum())))
+    ranked = value.sort_values(ascending=False, kind="stable")
+    forecast_values = pd.Series(0.0, index=index)
+    top = ranked.index[:n_active]
+    forecast_values.loc[top] = ranked.iloc[:n_active].clip(lower=np.finfo(float).tiny)  # an active slot stays active
+    forecast = pyramid_tiers(forecast_values, cut_points=cut_points, labels=labels)
+    bars = value.groupby(forecast, observed=False).min().reindex(forecast.cat.categories)
+    bars = bars.iloc[: len(labels)].ffill()  # an empty tier borrows the bar of the tier above
+    active = tiers_before != INACTIVE
+    before = tiers_before[active]
+    bar = before.astype(object).map(bars).astype(float)
+    with np.errstate(divide="ignore"):
+        score = np.log(bar) - np.log(value[active])
+    out = pd.DataFrame({"tier_before": before, "tier_forecast": forecast[active],
+                        "expected_value": value[active], "p_active": p[active], "down_score": score})
+    out["forecast_down"] = _tier_rank(out["tier_forecast"]) > _tier_rank(out["tier_before"])
+    return out
+
+
+def evaluate_migration_forecast(forecast: pd.DataFrame, tiers_after: pd.Series, *, baselines=None) -> dict:
+    """Score the "moves down" forecast against the realised tiers of period 2; return tables.
+
+    Realised: the period-2 tier is below the period-1 tier ("inactive" is the lowest).
+    Returns ``{"overall", "by_tier", "by_decile", "frame"}``: ``overall`` holds the base rate, ROC AUC of
+    ``down_score`` (Hanley & McNeil 1982: the probability that a customer who moved down scores above
+    one who did not, ties counted half), precision and recall of ``forecast_down``, and the AUC of each
+    ``baselines`` score (name -> Series over the same customers; higher = more likely down);
+    ``by_tier`` the same per period-1 tier (AUC where both outcomes occur); ``by_decile`` the realised
+    rate of moving down per decile of ``down_score`` (10 = the customers forecast to fall furthest).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    after = tiers_after.reindex(forecast.index).astype(object).fillna(INACTIVE)
+    after = pd.Categorical(after, categories=forecast["tier_before"].cat.categories)
+    frame = forecast.assign(tier_after=after)
+    frame["moved_down"] = np.asarray(pd.Series(after).cat.codes) > _tier_rank(frame["tier_before"])
+    baselines = {k: v.reindex(frame.index).astype(float) for k, v in (baselines or {}).items()}
+
+    def scores(part: pd.DataFrame) -> dict:
+        y = part["moved_down"].to_numpy()
+        both = 0 < y.sum() < len(y)
+        hit = part["forecast_down"].to_numpy()
+        row = {"customers": len(part), "moved_down_rate": float(y.mean()),
+               "forecast_down_rate": float(hit.mean()),
+               "auc": float(roc_auc_score(y, part["down_score"])) if both else np.nan,
+               "precision": float(y[hit].mean()) if hit.any() else np.nan,
+               "recall": float(hit[y].mean()) if y.any() else np.nan}
+        for name, base in baselines.items():
+            row[f"auc_{name}"] = float(roc_auc_score(y, base.loc[part.index])) if both else np.nan
+        return row
+
+    overall = scores(frame)
+    by_tier = pd.DataFrame([{"tier": str(t), **scores(g)} for t, g in frame.groupby("tier_before", observed=True)])
+    groups = min(10, len(frame))
+    decile = pd.qcut(frame["down_score"].rank(method="first"), q=groups, labels=False) + 1
+    by_decile = frame.groupby(decile)["moved_down"].agg(customers="size", moved_down_rate="mean")
+    by_decile.index.name = "score_decile"  # 1 = lowest down_score (safest), 10 = highest
+    return {"overall": overall, "by_tier": by_tier, "by_decile": by_decile.reset_index(), "frame": frame}
