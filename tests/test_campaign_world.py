@@ -144,3 +144,15 @@ def test_campaign_configuration_errors_name_the_fix():
     cfg = WorldConfig().replace(**{"campaign.kind": "cross_sell"})
     assert cfg.campaign.outcome == "bought" and not cfg.campaign.after_visit
     assert WorldConfig().campaign is None and WorldConfig.from_dict({}).campaign is None
+
+
+def test_the_world_is_untouched_before_the_campaign_round_and_changed_after(utilities):
+    plain = WorldConfig.from_dict({**WORLD, "user": {"n_customers": 500}, "rounds": 6})
+    with_campaign = plain.replace(**{"campaign.round": 3})
+    a = World(plain, utilities, seed=9).run("most_popular", show_progress=False)
+    b = World(with_campaign, utilities, seed=9).run("most_popular", show_progress=False)
+    assert a.campaign is None and b.campaign is not None
+    pd.testing.assert_frame_equal(a.rounds.iloc[:3], b.rounds.iloc[:3])
+    pd.testing.assert_frame_equal(a.log[a.log["timestamp"] < 3], b.log[b.log["timestamp"] < 3])
+    # the treated customers' return decisions after round 3 are the offer's
+    assert a.rounds.loc[3, "return_rate"] != b.rounds.loc[3, "return_rate"]

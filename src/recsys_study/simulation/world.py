@@ -12,6 +12,11 @@ registry) shows each alive customer ``k`` items they have not consumed; the cust
 the logit with an outside option, experiences, updates satisfaction and expectation, may complain,
 answers the survey with probability ``response_rate``, returns next round or leaves for good; word
 of mouth sets how many new customers (new clones, with their sign-up ratings) join next round.
+
+``World.run`` is a short loop over parts that own their state (``simulation.parts``: the
+population, the log, the exposure, the ledger; ``simulation.campaign``: a randomised campaign)
+and three steps: the visit (choice, experience, satisfaction, complaint, return), its settlement
+(expectations, purchases, money, survey) and the round's end (churn, word-of-mouth arrivals).
 """
 
 from __future__ import annotations
