@@ -118,6 +118,8 @@ def test_runner_reports_a_failing_notebook_and_runs_the_others(toy, tmp_path):
     by_name = {r["name"]: r for r in manifest["runs"]}
     assert by_name["good"]["status"] == "ok"
     assert by_name["bad"]["status"] == "failed"
+    # the notebook's CPU is its whole process tree: the kernel alone (imports, start-up) costs more than 0
+    assert by_name["good"]["cpu_seconds"] > 0 and by_name["bad"]["cpu_seconds"] > 0
     assert "ZeroDivisionError" in by_name["bad"]["error"] and "toy failure on purpose" in by_name["bad"]["error"]
     index = (out / "index.html").read_text()
     assert "double_x" in index and "ZeroDivisionError" in index and "good.html" in index

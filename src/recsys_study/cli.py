@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 130
         failed = [r for r in results if r.status != "ok"]
         for r in results:
-            print(f"{'ok    ' if r.status == 'ok' else 'FAILED'} {exp.name}/{r.name} ({r.seconds:.1f} s)"
+            print(f"{'ok    ' if r.status == 'ok' else 'FAILED'} {exp.name}/{r.name} ({r.seconds:.1f} s"
+                  + (f", {r.cpu_seconds:.0f} CPU-s" if r.cpu_seconds is not None else "") + ")"
                   + (f": {r.error}" if r.error else ""))
         return 1 if failed else 0
     if args.command == "list":

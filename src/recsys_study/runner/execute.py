@@ -93,7 +93,7 @@ def run_job(job: dict) -> dict:
 
     folder, name, experiment = Path(job["folder"]), job["run"], job["experiment"]
     executed = folder / f"{name}.ipynb"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     records, error = {}, None
     try:
         with tracking.start_run(name, experiment=experiment, params=job["parameters"], tags=job["tags"]) as parent:
@@ -119,8 +119,17 @@ def run_job(job: dict) -> dict:
     except _NotebookFailed:
         pass
     return {"status": "failed" if error else "ok", "error": error, "records": records, "run_id": run_id,
-            "seconds": round(time.perf_counter() - start, 2),
+            "seconds": round(time.perf_counter() - start, 2), "cpu_seconds": round(_cpu_seconds() - cpu, 2),
             "notebook": executed.name if executed.exists() else None}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of every descendant it has waited for (the kernel, and
+    the worker processes the kernel waited for): what the notebook cost, whatever else the machine did."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _attach_notebook(path: Path, parent_id: str, experiment: str) -> None:

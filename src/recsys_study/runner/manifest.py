@@ -26,6 +26,7 @@ class RunResult:
     headline: list[str] = field(default_factory=list)
     error: str | None = None
     run_id: str | None = None
+    cpu_seconds: float | None = None  # the notebook's process tree, user + system (None: it never reported)
 
 
 class ManifestError(ExperimentSpecError):

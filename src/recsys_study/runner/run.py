@@ -260,7 +260,8 @@ def _result(child: _Child, experiment: Experiment, out_dir: Path, reports_dir: P
         name=run.name, notebook=str(run.notebook.relative_to(root)) if run.notebook.is_relative_to(root)
         else str(run.notebook), output=str(next(iter(staged)).relative_to(reports_dir)) if staged else "",
         status=outcome["status"], seconds=outcome["seconds"], parameters=run.parameters,
-        records=outcome["records"], headline=run.headline, error=outcome["error"], run_id=outcome["run_id"])
+        records=outcome["records"], headline=run.headline, error=outcome["error"], run_id=outcome["run_id"],
+        cpu_seconds=outcome.get("cpu_seconds"))
     return result, staged
 
 
