@@ -518,8 +518,10 @@ by_n.pivot(index="n", columns="estimator", values="all_within").round(2)
 # - **`n_folds = 5`, `predict_repetitions = 10`**: fewer, larger folds train on 80% of the respondents;
 #   RMSEs rise a little and the repetition-to-repetition spread (`PLS_RMSE_sd`) shows how much one
 #   shuffle decides.
-# - **`group_item = "IMAG1"`**: split *mobi* by an Image answer instead; MICOM's step 3 then flags Image's
-#   mean, and the permutation test and PLS-MGA say which paths differ.
+# - **`group_item = "IMAG1"`**: split *mobi* by one of Image's own answers instead. MICOM's step 2 then
+#   fails for Image and Quality (seed 42: Image's $c$ = 0.957, below the permutation 5% quantile 0.984):
+#   selecting on an item changes the composite's weights, so the groups' paths are no longer comparable,
+#   whatever the tests of step 4 say.
 # - **`world_recommenders = ["oracle", "random"]`**: the largest contrast the world allows (a recommender
 #   that knows every taste against none); compare MICOM's composite means and the Satisfaction → Loyalty path.
 
