@@ -156,3 +156,28 @@ def test_the_world_is_untouched_before_the_campaign_round_and_changed_after(util
     pd.testing.assert_frame_equal(a.log[a.log["timestamp"] < 3], b.log[b.log["timestamp"] < 3])
     # the treated customers' return decisions after round 3 are the offer's
     assert a.rounds.loc[3, "return_rate"] != b.rounds.loc[3, "return_rate"]
+
+
+def _results(qini_true):
+    rows = [{"policy": p, "seed": s, "qini": q + 0.001 * s, "qini_true": q + 0.0005 * s, "profit": max(q, 0) * 20,
+             "budget_sleeping_dogs": 3 if p == "response" else 1, "budget_persuadables": 50,
+             "contacted_sleeping_dogs": 1, "test_customers": 1000}
+            for s in range(3) for p, q in qini_true.items()]
+    return pd.DataFrame(rows)
+
+
+def test_the_conclusion_follows_the_intervals():
+    results = _results({"random": 0.0, "response": -0.007, "churn_risk": 0.009, "s_learner": 0.01, "t_learner": 0.008,
+                        "oracle": 0.012})
+    consent = pd.DataFrame([{"consent_rate": 0.0, "metric": "retention", "difference": -0.03, "diff_lower": -0.05,
+                             "diff_upper": -0.01},
+                            {"consent_rate": 0.0, "metric": "clv", "difference": -0.05, "diff_lower": -0.1,
+                             "diff_upper": 0.01}])
+    text = campaigns.conclusion(results=results, consent=consent, value=8, cost=0.5, budget_share=0.3,
+                                kind="retention", outcome="returned")
+    assert "best observed Qini (s_learner)" in text and "more than the response model" in text
+    assert "response 3.0" in text and "a cost of consent is detectable in retention." in text
+    consent["diff_upper"] = 0.02
+    text = campaigns.conclusion(results=results, consent=consent, value=8, cost=0.5, budget_share=0.3,
+                                kind="retention", outcome="returned")
+    assert "no cost of consent is detectable at this size." in text
