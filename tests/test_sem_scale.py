@@ -1,7 +1,7 @@
 """CB-SEM is scale invariant: the same answers coded 1-10 or 1-1000 give the same solution and chi^2.
 
 The ML discrepancy of a model with free loadings and a marker indicator per construct is invariant
-under rescaling an indicator (Browne 1982), so any difference between codings is optimiser error.
+under rescaling an indicator (Cudeck 1989), so any difference between codings is optimiser error.
 Tolerance: ``fit_cbsem`` stops when the Newton decrement ``g' H^-1 g`` < 1e-8, i.e. chi^2 = n F within
 n * 5e-9 of the local minimum (5e-6 at n = 1,000); two codings may then differ by 1e-5 in chi^2, and a
 standardised path, whose error is of the order sqrt(decrement / smallest Hessian eigenvalue), by well
