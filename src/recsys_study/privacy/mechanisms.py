@@ -133,9 +133,9 @@ def symmetric_laplace(n: int, *, sensitivity: float, epsilon: float, seed) -> np
     if b == 0.0:
         return np.zeros((n, n))
     z = np.random.default_rng(seed).laplace(0.0, b, size=(n, n))
-    low = np.tril_indices(n, -1)
-    z[low] = z.T[low]
-    return z
+    upper = np.triu(z)
+    upper += np.triu(z, 1).T  # the strict upper triangle, mirrored below the diagonal
+    return upper
 
 
 def private_gram(x: sp.csr_matrix, *, epsilon: float, max_per_user: int | None, seed) -> np.ndarray:
