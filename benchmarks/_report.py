@@ -103,27 +103,29 @@ def peak_rss_mib() -> float:
     would carry over the parent's RSS at fork into a child started by ``subprocess``).
     Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS).
     """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    hwm = _status_mib("VmHWM")
+    if hwm is not None:
+        return hwm
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if platform.system() == "Darwin" else rss / 1024
 
 
 def rss_mib() -> float:
     """Return this process's resident set size now (``VmRSS``), in MiB; NaN where /proc is missing."""
+    now = _status_mib("VmRSS")
+    return float("nan") if now is None else now
+
+
+def _status_mib(field: str) -> float | None:
+    """Return a ``kB`` field of /proc/self/status (``VmRSS``, ``VmHWM``) in MiB, or None off Linux."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return float("nan")
+    return None
 
 
 def reset_peak_rss() -> bool:
