@@ -126,3 +126,13 @@ def test_permutations_are_seeded(mobi):
     b = compare_groups(PLSPM(model), mobi, g, n_permutations=30, seed=7)
     pd.testing.assert_frame_equal(a.micom, b.micom)
     pd.testing.assert_frame_equal(a.paths, b.paths)
+
+
+def test_world_survey_keeps_one_answer_per_customer_and_both_recommenders():
+    from recsys_study.satisfaction.groups import world_survey_by_recommender
+
+    survey, model, groups = world_survey_by_recommender(("oracle", "random"), n_customers=60, rounds=4, seed=3)
+    assert set(groups) == {"oracle", "random"} and len(groups) == len(survey.data)
+    respondents = survey.meta["respondents"].assign(recommender=groups.to_numpy())
+    assert not respondents.duplicated(["recommender", "customer"]).any()
+    assert list(survey.data.columns) == list(model.indicators)
