@@ -18,6 +18,22 @@ def test_notebook_06_reproduces_bgnbd_and_concentration_of_value(run_notebook):
     # BG/NBD aggregate holdout forecast within 20% of the actual repeat purchases
     assert records["holdout_total_predicted"] == pytest.approx(records["holdout_total_actual"], rel=0.2)
     assert records["mean_clv"] > 0
+    # the model choice: Pareto/NBD's published sample parameters (FHL 2005 note), a comparable model chosen,
+    # and the conclusion names it
+    pareto = records["btyd_params"]["Pareto/NBD"]
+    for name, published in {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}.items():
+        assert pareto[name] == pytest.approx(published, abs=0.006)
+    rows = {row["model"]: row for row in records["btyd_models"]}
+    assert rows[records["chosen_model"]]["comparable"] and "BG/BB" in rows
+    # on the sample Pareto/NBD's holdout MAE is lower than BG/NBD's and MBG/NBD's by > 3 standard errors
+    assert records["chosen_model"] == "Pareto/NBD"
+    assert records["chosen_holdout_mae"] == min(r["holdout_mae"] for r in rows.values() if r["comparable"])
+    assert f"Chosen: {records['chosen_model']}" in records["conclusion"]
+    # the migration forecast ranks who moves down better than chance and than recency alone, and its flag is
+    # right more often than the base rate
+    m = records["migration_overall"]
+    assert records["migration_auc"] > max(0.6, records["migration_auc_recency"])
+    assert m["precision"] > m["moved_down_rate"]
 
 
 @pytest.mark.notebook

@@ -243,11 +243,12 @@ class BGNBD(_BTYD):
         head = (a + b + x - 1.0 + sh) / (a - 1.0) * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
         return head * self.conditional_probability_alive(frequency, recency, T)
 
-    def conditional_probability_of_purchase(self, t, frequency, recency, T) -> np.ndarray:
+    def conditional_probability_of_purchase(self, t, frequency, recency, T, *, seed: int = 0) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) [1 - ((alpha+T)/(alpha+T+t))^(r+x)].
 
         While alive nobody drops out without buying, and lambda | alive ~ Gamma(r+x, alpha+T), so no
-        purchase in t has probability E[exp(-lambda t)] (FHL 2005, section 3)."""
+        purchase in t has probability E[exp(-lambda t)] (FHL 2005, section 3). Closed form: ``seed`` is
+        accepted for the same call as ``ParetoNBD``'s and not used."""
         r, alpha, _, _ = self._p()
         x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         quiet = ((alpha + T) / (alpha + T + np.asarray(t, dtype=float))) ** (r + x)
@@ -288,8 +289,12 @@ class BGBB(_BTYD):
         alive = betaln(alpha + x, beta + n - x) + betaln(gamma, delta + n)
         gaps = (n - t_x).astype(int)
         i = np.arange(max(int(gaps.max()), 1))[None, :]
-        terms = betaln(alpha + x[:, None], beta + t_x[:, None] - x[:, None] + i) \
-            + betaln(gamma + 1.0, delta + t_x[:, None] + i)
+        # term i from term i-1 by B(a, b+1) = B(a, b) b / (a+b): one log per factor instead of three lgammas
+        b1, b2 = beta + t_x - x, delta + t_x
+        steps = np.log((b1[:, None] + i) / (alpha + beta + t_x[:, None] + i)) \
+            + np.log((b2[:, None] + i) / (gamma + 1.0 + b2[:, None] + i))
+        first = betaln(alpha + x, b1) + betaln(gamma + 1.0, b2)
+        terms = first[:, None] + np.concatenate([np.zeros((len(x), 1)), np.cumsum(steps[:, :-1], axis=1)], axis=1)
         terms = np.where(i < gaps[:, None], terms, -np.inf)
         return base + logsumexp(np.column_stack([alive, terms]), axis=1)
 

@@ -10,7 +10,9 @@ Hardie 2013 note): the mean spend per repeat purchase is Gamma-Gamma(p, q, v), i
 CLV over ``months`` months with a monthly discount rate d:
 ``CLV_i = sum_{m=1}^{months} E[M_i] * (E[X_i(t_m)] - E[X_i(t_{m-1})]) / (1 + d)^m``,
 with ``t_m = m * 4.345`` weeks, E[X_i(t)] the BG/NBD conditional expectation and E[M_i] the
-Gamma-Gamma conditional mean spend. Both models are fitted with the ``lifetimes`` package.
+Gamma-Gamma conditional mean spend. Both models are fitted with the ``lifetimes`` package; the
+prediction functions below take any model with lifetimes' method names, so the models of
+``recsys_study.loyalty.btyd`` (Pareto/NBD, modified BG/NBD, our own BG/NBD) serve them as well.
 
 Units follow FHL: purchases on the same day are one transaction, times are days / 7 (weeks).
 """
@@ -168,3 +170,51 @@ def customer_lifetime_value(bgf, ggf, summary: pd.DataFrame, *, months: int = 12
     p_alive = np.asarray(bgf.conditional_probability_alive(f, r, t), dtype=float)
     return pd.DataFrame({"p_alive": p_alive, "expected_purchases": cum[:, -1], "expected_spend": spend,
                          "clv": clv}, index=summary.index)
+
+
+def next_period_value(model, ggf, summary: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """Return per customer the forecast of the holdout period, standing at the calibration end.
+
+    Columns: ``p_alive``; ``p_purchase`` (at least one purchase in the holdout: the model's
+    ``conditional_probability_of_purchase``); ``expected_purchases`` (its conditional expectation over
+    ``duration_holdout``); ``expected_spend`` (Gamma-Gamma conditional mean spend per purchase) and
+    ``expected_value = expected_purchases * expected_spend`` (the period's expected revenue).
+    """
+    f, r, t = (summary[c].to_numpy() for c in ("frequency_cal", "recency_cal", "T_cal"))
+    horizon = summary["duration_holdout"].to_numpy()
+    spend = np.asarray(ggf.conditional_expected_average_profit(summary["frequency_cal"], summary["monetary_cal"]),
+                       dtype=float)
+    purchases = np.asarray(model.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, t), dtype=float)
+    return pd.DataFrame({"p_alive": np.asarray(model.conditional_probability_alive(f, r, t), dtype=float),
+                         "p_purchase": model.conditional_probability_of_purchase(horizon, f, r, t, seed=seed),
+                         "expected_purchases": purchases, "expected_spend": spend,
+                         "expected_value": purchases * spend}, index=summary.index)
+
+
+def customer_value_conclusion(headline: dict, *, clv_months: int, model_choice: str, migration: dict) -> str:
+    """Return the notebook's closing paragraph (Markdown), written from the run's numbers.
+
+    ``headline``: the notebook's headline numbers (revenue shares, segments, holdout errors, CLV);
+    ``model_choice``: ``btyd.model_choice_conclusion``'s paragraph; ``migration``: the ``overall`` dict
+    of ``pyramid.evaluate_migration_forecast`` (with the ``auc_recency`` baseline).
+    """
+    moved_down = 1 - headline["vip_stay_rate"]
+    error = headline["holdout_total_predicted"] / headline["holdout_total_actual"] - 1
+    better = migration["auc"] - migration.get("auc_recency", np.nan)
+    return (
+        f"Value in CDNOW ({headline['n_customers']:,} customers) is concentrated: the top 20 % of customers bring "
+        f"{headline['top20_revenue_share']:.0%} of the revenue, the VIP tier {headline['vip_revenue_share']:.0%}, and "
+        f"the *important-value* RFM class {headline['important_value_revenue_share']:.0%}. Between the two periods "
+        f"{moved_down:.0%} of the VIP customers leave their tier. k-means finds {headline['k_segments']} segments "
+        f"(silhouette {headline['silhouette']:.2f}). BG/NBD + Gamma–Gamma, fitted on the calibration window, predicts "
+        f"the holdout purchases with a mean absolute error of {headline['holdout_mae']:.2f} transactions per customer "
+        f"and {'over' if error > 0 else 'under'}-forecasts the cohort total by {abs(error):.0%}.\n\n"
+        f"**Which model.** {model_choice} With it the mean {clv_months}-month CLV is USD {headline['mean_clv']:,.2f}.\n\n"
+        f"**Who moves down.** Fed with the chosen model's probability of buying and expected spend next period, the "
+        f"pyramid forecast ranks the customers who actually moved down a tier above those who did not with AUC "
+        f"{migration['auc']:.2f} ({'+' if better >= 0 else ''}{better:.2f} against ranking by recency alone, "
+        f"{migration['auc_recency']:.2f}); of the customers it flags, {migration['precision']:.0%} did move down "
+        f"(base rate {migration['moved_down_rate']:.0%}), and it finds {migration['recall']:.0%} of them. "
+        "RFM classes, segments and pyramid tiers give the same message in three vocabularies; the BTYD model adds "
+        "the forward-looking correction, and says which customer is about to slip."
+    )
