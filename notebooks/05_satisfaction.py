@@ -221,13 +221,13 @@ f2.round(4)
 # R² and f² describe the sample the model was fitted on. **PLSpredict** (Shmueli et al. 2016, 2019) asks
 # whether the model predicts answers it has not seen: respondents are cut into $k$ folds; the model is
 # estimated on $k-1$ folds and the held-out respondents' endogenous indicators are predicted from their
-# exogenous answers, $\hat x = (\hat Y L^\top)\,s + \bar x$ with the training weights, paths $B$, loadings
+# other answers, $\hat x = (\hat Y L^\top)\,s + \bar x$ with the training weights, paths $B$, loadings
 # $L$, means and sds. *Direct antecedents* (DA) predict a construct from its antecedents' measured scores,
 # *earliest antecedents* (EA) only from the exogenous constructs, propagated through $B$. Per indicator:
 # $\text{RMSE}=\sqrt{\overline{e^2}}$, $\text{MAE}=\overline{|e|}$ and
 # $Q^2_{\text{predict}} = 1 - \sum (x-\hat x_{\text{PLS}})^2 / \sum (x - \bar x_{\text{train}})^2$ (beats the
 # training mean when > 0). The benchmark is a linear model (LM) regressing each indicator on the indicators of
-# the same antecedents: PLS has *high* predictive power when its RMSE is below the LM's for all indicators of
+# its construct's antecedents (DA) or of the exogenous constructs (EA), fitted on the same folds: PLS has *high* predictive power when its RMSE is below the LM's for all indicators of
 # the key target construct, *medium* for most, *low* for a minority (Shmueli et al. 2019). The k-fold split is
 # repeated `predict_repetitions` times with new shuffles and the metrics averaged; the folds are exactly
 # seminr's (same seed, same shuffle), and tests/test_pls_predict.py checks the predictions against seminr's
