@@ -22,6 +22,10 @@ the score correlations by ``sqrt(rho_A,i rho_A,j)`` with
 ``rho_A = (w'w)^2 w'(S - diag S)w / w'(ww' - diag ww')w`` and re-estimates paths and R^2
 from the corrected correlations; reflective loadings become ``w sqrt(rho_A) / (w'w)``.
 Only multi-indicator mode-A constructs are corrected (``rho_A = 1`` otherwise).
+
+``_estimate_many`` runs the same iterations on a stack of correlation matrices at once (bootstrap
+draws, label permutations, cross-validation folds), each draw stopping at its own tolerance; it
+agrees with ``_estimate`` draw by draw to 1e-15 (PLS) and 1e-10 (PLSc).
 """
 
 from __future__ import annotations
