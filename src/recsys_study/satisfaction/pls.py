@@ -24,7 +24,7 @@ from the corrected correlations; reflective loadings become ``w sqrt(rho_A) / (w
 Only multi-indicator mode-A constructs are corrected (``rho_A = 1`` otherwise).
 
 ``_estimate_many`` runs the same iterations on a stack of correlation matrices at once (bootstrap
-draws, label permutations, cross-validation folds), each draw stopping at its own tolerance; it
+draws, label permutations), each draw stopping at its own tolerance; it
 agrees with ``_estimate`` draw by draw to 1e-15 (PLS) and 1e-10 (PLSc).
 """
 
