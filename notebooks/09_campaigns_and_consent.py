@@ -214,9 +214,11 @@ consent.round(4)
 #
 # - **`kind = "cross_sell"`**: the offer sways this week's purchase instead of returning; almost everyone buys
 #   anyway here (sure things), so the profitable share shrinks. **`kind = "message"`** acts on both.
-# - **`campaign = {"return_effect": {"intercept": 0.5, "satisfaction": 0.0, "tenure": -0.05}}`**: the effect lives
-#   in tenure alone, a feature the response model ignores; compare its Qini with the uplift models'.
-# - **`treated_share = 0.2`**: a small treated group, as in practice; the observed Qini gets noisier, the truth does not.
+# - **`campaign = {"return_effect": {"intercept": 1.6, "tenure": -0.03}}`**: the offer helps newcomers and drives
+#   long-standing customers away, whatever their satisfaction; now the churn-risk model is no proxy for uplift
+#   (its true Qini falls to about 0), while the uplift models still find the newcomers.
+# - **`treated_share = 0.2`**: a small treated group, as in practice; the observed Qini curves get noisier, while the
+#   true uplift curve $G^*$ does not depend on who was treated.
 # - **`campaign_file = "my_campaign.csv"`**: your own randomised campaign through the same loader and curves.
 # - **`consent_recommender = "oracle"`**: the most personalisation can buy, and so the largest consent cost.
 
