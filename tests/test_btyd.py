@@ -242,7 +242,7 @@ def test_comparison_on_the_sample_matches_the_lifetimes_path(sample):
 
 
 def _fake_comparison(errors: dict, bic: dict):
-    actual = np.zeros(400)
+    actual = np.zeros(len(next(iter(errors.values()))))
     predictions = {m: pd.DataFrame({"predicted": e, "actual": actual, "frequency_cal": 0.0}) for m, e in errors.items()}
     table = pd.DataFrame([{"model": m, "comparable": True, "bic": bic[m], "holdout_mae": np.abs(e).mean()}
                           for m, e in errors.items()])
@@ -253,10 +253,24 @@ def test_choose_model_takes_the_clearly_lower_error_and_lets_bic_break_ties():
     rng = np.random.default_rng(0)
     base = rng.uniform(1, 3, 400)
     clear = _fake_comparison({"A": base, "B": base + 0.5}, {"A": 100.0, "B": 50.0})
-    assert btyd.choose_model(clear)["model"] == "A"  # B's BIC is lower but its error is clearly higher
+    for error in ("squared", "absolute"):
+        assert btyd.choose_model(clear, error=error)["model"] == "A"  # B's BIC is lower, its error clearly higher
     noise = rng.uniform(-0.5, 0.5, 400)
-    noise -= noise.mean()  # paired differences: mean -0.01, standard error ~0.014
+    noise -= noise.mean()  # paired differences: absolute -0.01 (se ~0.014), squared ~+0.04 (se ~0.06)
     close = {"A": base, "B": base - 0.01 + noise}
-    choice = btyd.choose_model(_fake_comparison(close, {"A": 100.0, "B": 50.0}))
-    assert choice["best_mae"] == "B" and set(choice["tied"]) == {"A", "B"} and choice["model"] == "B"
-    assert btyd.choose_model(_fake_comparison(close, {"A": 40.0, "B": 50.0}))["model"] == "A"  # tie: lower BIC wins
+    for error in ("squared", "absolute"):
+        choice = btyd.choose_model(_fake_comparison(close, {"A": 100.0, "B": 50.0}), error=error)
+        assert set(choice["tied"]) == {"A", "B"} and choice["model"] == "B"  # a tie: the lower BIC wins
+        assert btyd.choose_model(_fake_comparison(close, {"A": 40.0, "B": 50.0}), error=error)["model"] == "A"
+    assert btyd.choose_model(_fake_comparison(close, {"A": 1.0, "B": 1.0}), error="absolute")["best_error"] == "B"
+
+
+def test_squared_error_prefers_the_mean_and_absolute_error_the_median():
+    # a customer base where 70 % buy nothing and 30 % buy 3 times: the mean forecast is 0.9, the median 0
+    actual = np.r_[np.zeros(700), np.full(300, 3.0)]
+    mean, shrunk = np.full(1000, 0.9), np.full(1000, 0.1)
+    comparison = _fake_comparison({"mean": mean - actual, "shrunk": shrunk - actual}, {"mean": 10.0, "shrunk": 10.0})
+    assert btyd.choose_model(comparison, error="squared")["model"] == "mean"
+    assert btyd.choose_model(comparison, error="absolute")["model"] == "shrunk"
+    with pytest.raises(ValueError, match="squared"):
+        btyd.choose_model(comparison, error="huber")

@@ -25,9 +25,13 @@ def test_notebook_06_reproduces_bgnbd_and_concentration_of_value(run_notebook):
         assert pareto[name] == pytest.approx(published, abs=0.006)
     rows = {row["model"]: row for row in records["btyd_models"]}
     assert rows[records["chosen_model"]]["comparable"] and "BG/BB" in rows
-    # on the sample Pareto/NBD's holdout MAE is lower than BG/NBD's and MBG/NBD's by > 3 standard errors
-    assert records["chosen_model"] == "Pareto/NBD"
-    assert records["chosen_holdout_mae"] == min(r["holdout_mae"] for r in rows.values() if r["comparable"])
+    # the rule: the lowest squared holdout error, or the lowest BIC among the models tied with it
+    choice = records["btyd_choice"]
+    assert choice["error"] == "squared" and choice["best_error"] in choice["tied"]
+    best = min((r for r in rows.values() if r["comparable"]), key=lambda r: r["holdout_rmse"])
+    assert choice["best_error"] == best["model"]
+    assert records["chosen_model"] == min(choice["tied"], key=lambda m: rows[m]["bic"])
+    assert records["chosen_holdout_rmse"] == rows[records["chosen_model"]]["holdout_rmse"]
     assert f"Chosen: {records['chosen_model']}" in records["conclusion"]
     # the migration forecast ranks who moves down better than chance and than recency alone, and its flag is
     # right more often than the base rate

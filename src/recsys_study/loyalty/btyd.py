@@ -42,9 +42,9 @@ probability p ~ Beta(alpha, beta) and, before the next, dies with probability th
 
 Fitting: the negative log-likelihood over log-parameters, minimised by L-BFGS-B (numerical gradient)
 from a fixed start; ``lifetimes`` 0.11 serves as the independent check in the tests.
-Model choice (``choose_model``): the lowest holdout mean absolute error per customer; models whose
-paired per-customer difference from the best is within two standard errors tie, and the tie goes to
-the lowest BIC = k ln N - 2 ln L (Schwarz 1978).
+Model choice (``choose_model``): the lowest holdout mean squared error per customer (the forecasts are
+means); models whose paired per-customer difference from the best is within two standard errors tie,
+and the tie goes to the lowest BIC = k ln N - 2 ln L (Schwarz 1978).
 """
 
 from __future__ import annotations
@@ -459,56 +459,70 @@ def compare_models(summary: pd.DataFrame, transactions: pd.DataFrame, *, models=
     return {"table": pd.DataFrame(rows), "predictions": predictions, "tracking": tracking, "fits": fits}
 
 
-def choose_model(comparison: dict, *, n_se: float = 2.0) -> dict:
-    """Return the chosen model among the comparable ones: lowest holdout MAE, BIC breaking ties.
+def choose_model(comparison: dict, *, error: str = "squared", n_se: float = 2.0) -> dict:
+    """Return the chosen model among the comparable ones: lowest holdout error, BIC breaking ties.
 
-    A model ties with the lowest-MAE model when the mean of the paired per-customer differences of
-    absolute error is within ``n_se`` standard errors of zero; among tied models the lowest BIC wins.
-    Returns ``{"model", "best_mae", "tied", "differences"}``; ``differences`` has per model the mean
-    paired difference of absolute error from the lowest-MAE model and its standard error.
+    ``error="squared"`` (default) compares the per-customer squared holdout errors: the models forecast
+    *expected* purchases, and the mean is what squared error rewards; absolute error (``"absolute"``)
+    is minimised by the median, which for most customers is 0 purchases, so it favours models that
+    shrink their forecasts toward zero (Gneiting 2011, "Making and evaluating point forecasts", JASA).
+    A model ties with the lowest-error model when the mean of the paired per-customer differences is
+    within ``n_se`` standard errors of zero; among tied models the lowest BIC wins.
+    Returns ``{"model", "best_error", "tied", "error", "differences"}``; ``differences`` has per model
+    the mean paired difference from the lowest-error model, its standard error and whether it ties.
     """
+    if error not in ("squared", "absolute"):
+        raise ValueError(f"error must be 'squared' or 'absolute', got {error!r}.")
     table = comparison["table"]
     eligible = table[table["comparable"]].set_index("model")
     if eligible.empty:
         raise ValueError("no comparable model in the comparison: fit at least one on the continuous-time summary.")
-    best = eligible["holdout_mae"].idxmin()
-    base = (comparison["predictions"][best]["predicted"] - comparison["predictions"][best]["actual"]).abs()
-    rows = []
+    losses = {}
     for name in eligible.index:
         pred = comparison["predictions"][name]
-        d = (pred["predicted"] - pred["actual"]).abs() - base
+        e = pred["predicted"] - pred["actual"]
+        losses[name] = e ** 2 if error == "squared" else e.abs()
+    best = min(losses, key=lambda m: float(losses[m].mean()))
+    rows = []
+    for name, loss in losses.items():
+        d = loss - losses[best]
         se = float(d.std(ddof=1) / np.sqrt(len(d))) if name != best else 0.0
-        rows.append({"model": name, "mae_difference": float(d.mean()), "se": se,
-                     "tied": name == best or abs(float(d.mean())) <= n_se * se})
+        rows.append({"model": name, f"mean_{error}_error": float(loss.mean()), "difference": float(d.mean()), "se": se,
+                     "tied": name == best or abs(float(d.mean())) <= n_se * se, "bic": float(eligible.loc[name, "bic"])})
     diffs = pd.DataFrame(rows)
     tied = diffs.loc[diffs["tied"], "model"].tolist()
     chosen = eligible.loc[tied, "bic"].idxmin()
-    return {"model": chosen, "best_mae": best, "tied": tied, "differences": diffs}
+    return {"model": chosen, "best_error": best, "tied": tied, "error": error, "differences": diffs}
 
 
 def model_choice_conclusion(comparison: dict, choice: dict) -> str:
     """Return a paragraph that states which model the numbers choose and why (Markdown)."""
     table = comparison["table"].set_index("model")
+    comparable = table[table["comparable"]]
     c = table.loc[choice["model"]]
-    others = [m for m in table.index[table["comparable"]] if m != choice["model"]]
-    lines = [f"**Chosen: {choice['model']}** — holdout MAE {c['holdout_mae']:.3f} transactions per customer, "
-             f"RMSE {c['holdout_rmse']:.3f}, BIC {c['bic']:,.1f}; it {'over' if c['total_error'] > 0 else 'under'}-"
+    measure = "squared" if choice["error"] == "squared" else "absolute"
+    lines = [f"**Chosen: {choice['model']}** — holdout RMSE {c['holdout_rmse']:.3f} and MAE {c['holdout_mae']:.3f} "
+             f"transactions per customer, BIC {c['bic']:,.1f}; it {'over' if c['total_error'] > 0 else 'under'}-"
              f"forecasts the holdout total by {abs(c['total_error']):.1%} and its cumulative curve is off by "
              f"{c['tracking_mape']:.1%} on average over the holdout weeks."]
+    if measure == "squared":
+        lines.append("The models forecast expected purchases, so they are compared by squared error (the mean is what "
+                     "it rewards; absolute error rewards forecasts shrunk toward 0, most customers' holdout count).")
     if len(choice["tied"]) > 1:
-        lines.append(f"On holdout error {', '.join(choice['tied'])} cannot be told apart (paired differences within "
-                     f"two standard errors), so BIC decides: {choice['model']} has the lowest.")
-    elif choice["model"] == choice["best_mae"] and others:
-        lines.append("Its holdout error is lower than every other model's by more than two standard errors of the "
-                     "paired difference, so BIC is not needed.")
-    best_ll = table.loc[table["comparable"], "log_likelihood"].idxmax()
-    if best_ll != choice["model"]:
-        lines.append(f"{best_ll} fits the calibration data best (log-likelihood {table.loc[best_ll, 'log_likelihood']:,.1f})"
-                     " but does not forecast better: in-sample fit is not the criterion.")
-    if "BG/BB" in table.index:
-        g = table.loc["BG/BB"]
-        lines.append(f"BG/BB works on {g['data']} (a purchase period, not a purchase day), so its likelihood and "
-                     f"error are not comparable with the rows above; against BG/NBD on the same periods its holdout "
-                     f"MAE is {g['holdout_mae']:.3f} vs {table.loc['BG/NBD (periods)', 'holdout_mae']:.3f}."
-                     if "BG/NBD (periods)" in table.index else "")
-    return " ".join(line for line in lines if line)
+        lines.append(f"On the holdout {', '.join(choice['tied'])} cannot be told apart (paired per-customer differences "
+                     f"of {measure} error within two standard errors), so BIC decides: {choice['model']} has the lowest.")
+    elif len(comparable) > 1:
+        lines.append(f"Its {measure} holdout error is lower than every other model's by more than two standard errors "
+                     "of the paired difference, so BIC is not needed.")
+    closest = comparable["total_error"].abs().idxmin()
+    if closest != choice["model"]:
+        lines.append(f"In aggregate {closest} comes closer (total {comparable.loc[closest, 'total_error']:+.1%}, curve "
+                     f"off by {comparable.loc[closest, 'tracking_mape']:.1%}): for planning the cohort's total rather "
+                     "than ranking customers, that is the model to read.")
+    if "BG/BB" in table.index and "BG/NBD (periods)" in table.index:
+        g, p = table.loc["BG/BB"], table.loc["BG/NBD (periods)"]
+        lines.append(f"BG/BB works on {g['data']} (it forecasts periods with a purchase, not purchase days), so its "
+                     f"likelihood and error are not comparable with the rows above; against BG/NBD on the same periods "
+                     f"its holdout RMSE is {g['holdout_rmse']:.3f} vs {p['holdout_rmse']:.3f} (MAE {g['holdout_mae']:.3f} "
+                     f"vs {p['holdout_mae']:.3f}).")
+    return " ".join(lines)
