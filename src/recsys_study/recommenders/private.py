@@ -113,6 +113,7 @@ class PrivateEASE(Recommender):
     item_universe = "catalogue"
     thread_safe_scoring = True
     search_space = {"l2": {"type": "float", "low": 1.0, "high": 10000.0, "log": True}}
+    in_comparison = False  # a privacy question (NDCG against epsilon), not one more model of make tune's study
 
     def __init__(self, *, l2: float = 250.0, epsilon: float = 1.0, max_per_user: int | None = 20, seed: int = 42,
                  num_threads: int = 1):
