@@ -9,10 +9,10 @@ def test_notebook_10_privacy_quick(run_notebook):
     curve = rec["curve"]
     assert set(curve) == {"popularity", "ease"}
     for model, points in curve.items():
-        assert set(points) == {"1", "10", "1000", "inf"}  # the quick grid and the cap alone
+        assert set(points) == {"1", "inf"}  # the quick grid and the cap alone
         assert all(0.0 <= v <= 1.0 for v in points.values())
-        # more budget, less noise: the largest finite ε is above the smallest, beyond its interval
-        assert points["1000"] > rec["curve_lower"][model]["1"]
+        # no noise ranks better than ε = 1, beyond the noise seeds' interval
+        assert points["inf"] > rec["curve_upper"][model]["1"]
         assert rec["curve_lower"][model]["1"] <= points["1"] <= rec["curve_upper"][model]["1"]
     # the non-private EASE ranks better than the non-private popularity list, and private EASE at ε = 1 does not
     assert rec["ndcg_nonprivate_ease"] > rec["ndcg_nonprivate_popularity"]
@@ -26,6 +26,5 @@ def test_notebook_10_privacy_quick(run_notebook):
         assert eps == expected
     # forget equals refit on every score
     assert rec["erasure_max_abs_difference"] < 1e-8
-    assert {(r["model"], r["users_forgotten"]) for r in rec["erasure"]} == {("ease", 1), ("ease", 10),
-                                                                           ("item_knn", 1), ("item_knn", 10)}
+    assert {(r["model"], r["users_forgotten"]) for r in rec["erasure"]} == {("ease", 10), ("item_knn", 10)}
     assert all(r["same_order"] for r in rec["erasure"])
