@@ -38,7 +38,7 @@ calibration_end = "1997-09-30"
 observation_end = "1998-06-30"
 clv_months = 12
 monthly_discount = 0.01
-btyd_period_days = 7          # BG/BB's purchase opportunities: 7 = weekly, 91 = quarterly
+btyd_period_days = 7          # days per BG/BB purchase opportunity (7 weekly, 91 quarterly)
 
 # %%
 import matplotlib.pyplot as plt
