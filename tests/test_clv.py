@@ -94,3 +94,25 @@ def test_gamma_gamma_skips_repeaters_with_zero_spend(cdnow):
     summary.loc[repeater, "monetary_cal"] = 0.0  # e.g. a free or returned CD, as in the master file
     params = clv.model_params(clv.fit_gamma_gamma(summary))
     assert params["p"] == pytest.approx(6.25, abs=0.2)
+
+
+def test_next_period_value_and_the_conclusion_are_built_from_the_model(cdnow):
+    _, summary, bgf, ggf = cdnow
+    from recsys_study.loyalty import btyd
+
+    model = btyd.BGNBD().fit(summary["frequency_cal"], summary["recency_cal"], summary["T_cal"])
+    out = clv.next_period_value(model, ggf, summary.iloc[:200])
+    np.testing.assert_allclose(out["expected_value"], out["expected_purchases"] * out["expected_spend"])
+    assert ((out["p_purchase"] <= out["p_alive"] + 1e-12) & (out["p_purchase"] > 0)).all()
+    # our BG/NBD and lifetimes' give the same expectation (same maximum, same formula)
+    reference = clv.holdout_predictions(bgf, summary.iloc[:200])["predicted"]
+    np.testing.assert_allclose(out["expected_purchases"], reference, rtol=1e-3)
+    headline = {"n_customers": 10, "top20_revenue_share": 0.6, "vip_revenue_share": 0.1,
+                "important_value_revenue_share": 0.5, "k_segments": 2, "silhouette": 0.5, "vip_stay_rate": 0.25,
+                "holdout_mae": 0.8, "holdout_total_predicted": 90.0, "holdout_total_actual": 100.0, "mean_clv": 12.5,
+                "chosen_model": "Pareto/NBD"}
+    migration = {"auc": 0.7, "auc_recency": 0.65, "precision": 0.8, "moved_down_rate": 0.75, "recall": 0.9}
+    text = clv.customer_value_conclusion(headline, clv_months=12, model_choice="CHOICE.", migration=migration)
+    for piece in ("75% of the VIP", "under-forecasts the cohort total by 10%", "CHOICE. With Pareto/NBD the mean "
+                  "12-month CLV is USD 12.50", "AUC 0.70 (+0.05 against ranking by recency alone, 0.65)"):
+        assert piece in text, piece
