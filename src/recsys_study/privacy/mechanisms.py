@@ -10,8 +10,10 @@ rating but lets a heavy user's whole history show through).
 The Laplace mechanism (Dwork & Roth Thm 3.6) releases f(D) + Z with Z_j iid Laplace(0, b),
 density exp(−|z|/b)/(2b), b = Δ₁/ε, where Δ₁ = max over neighbours ‖f(D) − f(D')‖₁ is the L1
 sensitivity. Var Z_j = 2b². A count over users has unbounded sensitivity when one user may
-contribute without limit, so every user is first **capped** at c interactions (a random c of theirs,
-drawn from the seed, when they have more; the cap depends on that user's rows alone). Then, with
+contribute without limit, so every user is first **capped** at c interactions (a uniformly random c of
+theirs when they have more: iid uniform keys, the c smallest per user kept, so each user's kept set is
+uniform and independent of everyone else's, and removing a user leaves the others' caps distributed as
+before; the guarantee is over the cap's and the noise's randomness together). Then, with
 binary interactions x_u ∈ {0,1}ⁿ, ‖x_u‖₀ ≤ c:
 
 - item counts n_i = Σ_u x_ui: one user changes at most c counts by 1 each, so Δ₁ = c;
