@@ -98,19 +98,11 @@ def erasure_study(train: pd.DataFrame, specs: Mapping[str, Mapping], *, n_users:
     return pd.DataFrame(rows).drop(columns="n_users")
 
 
-def crossover(summary: pd.DataFrame, better: str, than: str) -> float | None:
-    """Return the smallest finite ε from which ``better``'s mean NDCG exceeds ``than``'s at every larger ε of the
-    grid (None when it never does, or one of them is missing)."""
+def leaders(summary: pd.DataFrame) -> dict[str, list[float]]:
+    """Return {model: the finite ε of the grid at which its mean NDCG is the highest of all models}."""
     means = summary[np.isfinite(summary["epsilon"])].pivot(index="epsilon", columns="model", values="mean")
-    if better not in means or than not in means:
-        return None
-    ahead = (means[better] > means[than]).to_numpy()
-    if not ahead[-1]:
-        return None
-    start = len(ahead) - 1
-    while start > 0 and ahead[start - 1]:
-        start -= 1
-    return float(means.index[start])
+    best = means.idxmax(axis=1)
+    return {model: [float(e) for e in best.index[best == model]] for model in means.columns if (best == model).any()}
 
 
 def _eps(value) -> str:
@@ -139,15 +131,10 @@ def conclusion(summary: pd.DataFrame, reference: Mapping[str, float], smallest: 
                    f"ε = {_eps(hi['epsilon'])}, keeps {hi['mean'] / ref:.0%})")
         lines.append(f"- **{model}**: non-private {metric} {ref:.3f}; {verdict}. At ε = {_eps(lo['epsilon'])} it is "
                      f"{lo['mean']:.3f} [{lo['lower']:.3f}, {lo['upper']:.3f}] ({lo['mean'] / ref:.0%}).{cap_text}")
-    models = list(pd.unique(summary["model"]))
-    if len(models) == 2:
-        finite = summary[np.isfinite(summary["epsilon"])]
-        best_low = finite.loc[finite["epsilon"] == finite["epsilon"].min()].sort_values("mean").iloc[-1]["model"]
-        other = models[1] if best_low == models[0] else models[0]
-        eps = crossover(summary, other, best_low)
-        lines.append(f"- **{best_low}** ranks better than **{other}** at the smallest budget; "
-                     + (f"{other} is ahead from ε = {_eps(eps)} on." if eps is not None
-                        else f"{other} never overtakes it within the grid."))
+    if summary["model"].nunique() > 1:
+        lead = leaders(summary)
+        lines.append("- Highest mean " + metric + " among the private models, by budget: " + "; ".join(
+            f"**{model}** at ε = {', '.join(_eps(e) for e in eps)}" for model, eps in lead.items()) + ".")
     for model, g in erasure.groupby("model", sort=False):
         worst = float(g["max_abs_difference"].max())
         speed = ", ".join(f"{int(r.users_forgotten)} user(s) {r.speedup:.1f}×" for r in g.itertuples())
