@@ -151,3 +151,12 @@ def test_models_that_cannot_forget_are_refitted_by_the_fallback():
     again = forget_or_refit(model, train, ["u1"])
     assert again is not model and "u1" not in again.user_index_
     assert max_score_difference(again, registry.make("bias").fit(train[train[USER] != "u1"])) == 0.0
+
+
+def test_forgetting_a_user_whose_items_nobody_else_rated_drops_those_items_only():
+    train = pd.DataFrame({USER: ["a", "a", "b", "b", "c", "c", "e", "e"], ITEM: ["x", "y", "x", "z", "y", "z", "q", "r"],
+                          RATING: [1.0, 2.0, 3.0, 4.0, 5.0, 1.0, 1.0, 2.0]})
+    for name, params in (("item_knn", {"k": 2}), ("ease", {"keep_inverse": True, "l2": 1.0})):
+        model = registry.make(name, **params).fit(train).forget(["e"])
+        assert list(model.item_index_) == ["x", "y", "z"]
+        assert max_score_difference(model, refit_without(model, train, ["e"])) < TOL
