@@ -127,10 +127,12 @@ erasure.round({"forget_s": 3, "refit_s": 3, "speedup": 1})
 # ## Try this
 #
 # - **`max_per_user = {"private_popularity": 10, "private_ease": 5}`**: a smaller cap means less noise
-#   (sensitivity $c$ and $c(c+1)/2$) but less of each heavy user's history; the "∞" point falls, the small-ε points rise.
+#   (sensitivity $c$ and $c(c+1)/2$) but less of each heavy user's history; the "∞" point falls, the small-ε
+#   points rise.
 # - **`epsilons = [0.1, 1.0, 10.0, 100.0, 10000.0]`**: where does private EASE reach its capped value?
 # - **`l2 = 1000.0`**: a larger ridge for both the private and the non-private EASE.
-# - **`forget_users = [1, 300]`**: past half of the items touched, item kNN recomputes every row (no faster than a refit).
+# - **`forget_users = [1, 300]`**: past half of the items touched, item kNN recomputes every row (no faster than
+#   a refit).
 
 # %% [markdown]
 # ## Conclusion (generated from this run's numbers)

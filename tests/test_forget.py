@@ -154,7 +154,8 @@ def test_models_that_cannot_forget_are_refitted_by_the_fallback():
 
 
 def test_forgetting_a_user_whose_items_nobody_else_rated_drops_those_items_only():
-    train = pd.DataFrame({USER: ["a", "a", "b", "b", "c", "c", "e", "e"], ITEM: ["x", "y", "x", "z", "y", "z", "q", "r"],
+    train = pd.DataFrame({USER: ["a", "a", "b", "b", "c", "c", "e", "e"],
+                          ITEM: ["x", "y", "x", "z", "y", "z", "q", "r"],
                           RATING: [1.0, 2.0, 3.0, 4.0, 5.0, 1.0, 1.0, 2.0]})
     for name, params in (("item_knn", {"k": 2}), ("ease", {"keep_inverse": True, "l2": 1.0})):
         model = registry.make(name, **params).fit(train).forget(["e"])

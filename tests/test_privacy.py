@@ -3,7 +3,6 @@ privacy study's read-outs (hand cases and brute force)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np

@@ -182,5 +182,6 @@ def erasure_check(model, train: pd.DataFrame, users, *, items: pd.DataFrame | No
     refit = clone(model).fit(train[~train[USER].isin(pd.Index(users))], items)
     refit_s = time.process_time() - start
     return {"max_abs_difference": max_score_difference(model, refit),
-            "same_order": bool(model.user_index_.equals(refit.user_index_) and model.item_index_.equals(refit.item_index_)),
+            "same_order": bool(model.user_index_.equals(refit.user_index_)
+                               and model.item_index_.equals(refit.item_index_)),
             "forget_s": forget_s, "refit_s": refit_s, "n_users": len(pd.unique(np.asarray(users)))}

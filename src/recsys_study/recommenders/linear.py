@@ -42,7 +42,7 @@ Golub & Van Loan, §2.1.4)
 
 about 2·nnz(X_U)·n + |U|·n² flops against the refit's n³. With ``keep_inverse=True`` the model keeps
 P in float64 (8n² bytes; B is then float64 too) and ``forget`` downdates it: the scores equal a
-float64 refit's to rounding (≈1e-12 on ml-100k). Without it (the default, float32, nothing kept)
+float64 refit's to rounding (5e-15 on ml-100k; benchmarks/privacy.py). Without it (the default, float32, nothing kept)
 ``forget`` refits from the stored matrix: exact, not faster.
 """
 
@@ -198,7 +198,8 @@ def downdate_inverse(p: np.ndarray, rows: sp.spmatrix) -> np.ndarray:
     try:
         z = sla.cho_solve(sla.cho_factor(m, lower=True, check_finite=False), w, check_finite=False)
     except np.linalg.LinAlgError as err:
-        raise np.linalg.LinAlgError(f"EASE.forget: I − V P Vᵀ is not positive definite ({err}); refit instead") from None
+        raise np.linalg.LinAlgError(f"EASE.forget: I − V P Vᵀ is not positive definite ({err}); "
+                                    "refit instead") from None
     p += w.T @ z
     return p
 
