@@ -14,7 +14,10 @@ ESS. Times: our fit (median of 5), theirs (MAP after compilation; NUTS). With 2,
 likelihood dominates the priors, so the posterior means should sit within about one sd of the
 maximum-likelihood estimates; the MAP differs from them by the priors' pull.
 
-    python benchmarks/peers/pymc_clv.py [--peer-python .venv-pymc/bin/python] [--draws 500]
+The figures of a run are also written to ``benchmarks/peers/pymc_clv_result.json`` (versioned), so the
+comparison can be read without the peer venv.
+
+    python benchmarks/peers/pymc_clv.py [--peer-python .venv-pymc/bin/python] [--draws 500] [--record PATH]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from recsys_study.loyalty import btyd, clv  # noqa: E402
 
 RUNNER = ROOT / "benchmarks" / "peers" / "pymc_clv_run.py"
 DEFAULT_PYTHON = ROOT / ".venv-pymc" / "bin" / "python"
+RECORD = ROOT / "benchmarks" / "peers" / "pymc_clv_result.json"
 PARAMS = ("r", "alpha", "a", "b")
 
 
@@ -71,6 +75,7 @@ def main(argv=None) -> None:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--record", type=Path, default=RECORD, help="where to write the run's figures (JSON)")
     args = parser.parse_args(argv)
 
     summary = clv.calibration_holdout_summary(load_cdnow(sample=True), calibration_end="1997-09-30",
@@ -124,6 +129,13 @@ def main(argv=None) -> None:
                       "ours": {"params": ours.params_, "log_likelihood": ours.log_likelihood_}})
     add_section("BTYD: fit times, ours and PyMC-Marketing", timing,
                 notes="Same data and model; maximum likelihood against MAP and a short NUTS run.")
+    record = {"protocol": "CDNOW sample, calibration to 1997-09-30 (weeks); BG/NBD; PyMC-Marketing default priors",
+              "ours": {"params": ours.params_, "log_likelihood": ours.log_likelihood_,
+                       "fit_wall_s": statistics.median(times), "fit_cpu_s": statistics.median(cpu)},
+              "lifetimes": lifetimes_params, "published": clv.FHL_2005_BGNBD, "peer": peer,
+              "comparison": json.loads(table.to_json(orient="records"))}
+    args.record.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"figures written to {args.record}")
 
 
 if __name__ == "__main__":
