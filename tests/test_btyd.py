@@ -274,3 +274,18 @@ def test_squared_error_prefers_the_mean_and_absolute_error_the_median():
     assert btyd.choose_model(comparison, error="absolute")["model"] == "shrunk"
     with pytest.raises(ValueError, match="squared"):
         btyd.choose_model(comparison, error="huber")
+
+
+def test_stored_bayesian_peer_run_agrees_with_our_maximum_likelihood(sample):
+    # benchmarks/peers/pymc_clv_result.json: PyMC-Marketing's BG/NBD posterior on the same sample (make bench).
+    # With 2,357 customers the likelihood dominates its priors: each posterior mean must lie within one
+    # posterior sd of our estimate, and our estimate inside the 94 % HDI
+    import json
+    from pathlib import Path
+
+    stored = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "peers" / "pymc_clv_result.json").read_text())
+    ours = btyd.BGNBD().fit(*sample[2])
+    for k, post in stored["peer"]["posterior"].items():
+        assert abs(post["mean"] - ours.params_[k]) < post["sd"], k
+        assert post["hdi_low"] <= ours.params_[k] <= post["hdi_high"], k
+        assert post["r_hat"] < 1.05, k
