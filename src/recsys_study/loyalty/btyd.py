@@ -291,12 +291,18 @@ class BGBB(_BTYD):
         i = np.arange(max(int(gaps.max()), 1))[None, :]
         # term i from term i-1 by B(a, b+1) = B(a, b) b / (a+b): one log per factor instead of three lgammas
         b1, b2 = beta + t_x - x, delta + t_x
-        steps = np.log((b1[:, None] + i) / (alpha + beta + t_x[:, None] + i)) \
-            + np.log((b2[:, None] + i) / (gamma + 1.0 + b2[:, None] + i))
+        j = i[:, :-1]
+        steps = np.log((b1[:, None] + j) * (b2[:, None] + j)
+                       / ((alpha + beta + t_x[:, None] + j) * (gamma + 1.0 + b2[:, None] + j)))
         first = betaln(alpha + x, b1) + betaln(gamma + 1.0, b2)
-        terms = first[:, None] + np.concatenate([np.zeros((len(x), 1)), np.cumsum(steps[:, :-1], axis=1)], axis=1)
-        terms = np.where(i < gaps[:, None], terms, -np.inf)
-        return base + logsumexp(np.column_stack([alive, terms]), axis=1)
+        terms = np.empty((len(x), i.shape[1]))
+        terms[:, 0] = 0.0
+        np.cumsum(steps, axis=1, out=terms[:, 1:])
+        terms += first[:, None]
+        # log(exp(alive) + sum of the first `gaps` terms), shifted by the row maximum
+        top = np.maximum(alive, np.where(gaps > 0, first, -np.inf))  # terms decrease in i: the first is the largest
+        total = np.exp(alive - top) + np.where(i < gaps[:, None], np.exp(terms - top[:, None]), 0.0).sum(axis=1)
+        return base + top + np.log(total)
 
     def conditional_probability_alive(self, frequency, recency, n_periods, m_periods: float = 0.0) -> np.ndarray:
         """P(alive at opportunity n+m | x, t_x, n) = B(alpha+x, beta+n-x)/B(alpha,beta) B(gamma, delta+n+m)/B(gamma,delta) / L
