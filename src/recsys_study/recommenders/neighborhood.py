@@ -42,8 +42,9 @@ the similarities s_ab with a or b in T. The rows of T are recomputed; the new si
 other row b to T (s_ba = s_ab, the same operations in the same order, so bitwise those of a refit)
 replace its old ones, and its other values are unchanged and no larger than its old k-th: when the
 new k-th known value stays above that old cut, the known values decide the row exactly (ties by the
-refit's index); otherwise the row is recomputed. When T holds more than half of the items, or
-``min_similarity`` < 0 (zero similarities can then be kept, by index), every row is recomputed.
+refit's index); otherwise the row is recomputed. When the rows of T hold more than 40 % of the
+similarity work (the sum over rows of their raters' activity), or ``min_similarity`` < 0 (zero
+similarities can then be kept, by index), every row is recomputed, as in a refit.
 """
 
 from __future__ import annotations
@@ -600,19 +601,32 @@ class ItemKNN(_KNN):
         n = item_users.shape[0]
         k, kk, floor = max(min(self.k, n), 0), max(min(2 * self.k, n), 0), float(self.min_similarity)
         touched_idx = np.sort(layout.new_position[rated][layout.new_position[rated] >= 0])
-        if self.min_similarity < 0 or 2 * len(touched_idx) > n or k < min(self.k, len(old_bound)):
+        # a row's kernel work is the sum of its raters' activity: past 40 % of the whole, updating costs more
+        work = _binary(item_users) @ np.diff(self.user_items_.indptr).astype(np.float64)
+        if self.min_similarity < 0 or work[touched_idx].sum() > 0.4 * work.sum() or k < min(self.k, len(old_bound)):
             self._fit_similarity(item_users)
             self.rows_recomputed_ = n
             return self
         inputs = _similarity_inputs(item_users, self.similarity)
         out = _kept_arrays(n, kk)
         bound = np.empty(n)
-        _top_k_rows(inputs, touched_idx, out_cols=out[0], out_vals=out[1], out_len=out[2], **self._kernel_params())
-        selected_t = _first_k(_kept_to_csr(*out, n, np.float64), k)  # rows of T: the kernel's own selection
+        # the full new rows of T, by the kernel's operations; with min_similarity >= 0 the kernel keeps a row's
+        # first kk values above it in its order (value, then lowest index): so does _first_k
+        full_t = self._touched_similarities(inputs, touched_idx)
+        above = sp.csr_matrix(full_t, copy=True)
+        above.data[above.data <= floor] = 0.0
+        above.eliminate_zeros()
+        top = _first_k(above, kk)
+        lengths = np.diff(top.indptr)
+        rows = np.repeat(touched_idx, lengths)
+        within = np.arange(top.nnz) - np.repeat(top.indptr[:-1], lengths)
+        out[0][rows, within], out[1][rows, within] = top.indices, top.data
+        out[2][touched_idx] = lengths
+        selected_t = _first_k(_kept_to_csr(*out, n, np.float64), k)  # rows of T: their k-selection
         _exact_top(*out, touched_idx, kk, floor, bound)
         touched = np.zeros(n, dtype=bool)
         touched[touched_idx] = True
-        new_t = self._touched_similarities(inputs, touched_idx).T.tocsr()  # by item: its similarities to T
+        new_t = full_t.T.tocsr()  # by item: its similarities to T
         needs_full = np.zeros(n, dtype=bool)
         _merge_kept_rows(np.flatnonzero(~touched), layout.item_order, old.indptr, old.indices, old.data, old_bound,
                          layout.new_position, touched, new_t.indptr, touched_idx[new_t.indices].astype(np.int64),
