@@ -65,7 +65,8 @@ def main() -> None:
             at_peer.params_ = {k: float(peer.params_[k]) for k in at_peer.param_names}
             btyd_rows.append({"data": f"CDNOW {name}", "model": model, "customers": len(summary),
                               "ours s": t_ours, "lifetimes s": t_peer, "ratio": t_peer / t_ours,
-                              "ours LL": ours.log_likelihood_, "lifetimes LL": float(at_peer.log_likelihood(f, r, T).sum()),
+                              "ours LL": ours.log_likelihood_,
+                              "lifetimes LL": float(at_peer.log_likelihood(f, r, T).sum()),
                               "ours params": ", ".join(f"{k}={v:.4g}" for k, v in ours.params_.items()),
                               "lifetimes params": ", ".join(f"{k}={float(v):.4g}" for k, v in peer.params_.items())})
     btyd_table = pd.DataFrame(btyd_rows)

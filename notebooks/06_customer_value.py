@@ -271,7 +271,8 @@ sns.lineplot(data=pd.concat([cond_all, actual_cond]), x="frequency_cal", y="pred
              markers=True, ax=axes[0])
 axes[0].set(title="Conditional expectations by calibration frequency",
             xlabel="repeat purchases in calibration (7 = 7+)", ylabel="mean purchases in holdout")
-sns.lineplot(data=pd.concat([track_all, actual_track]), x="period", y="expected", hue="model", style="model", ax=axes[1])
+sns.lineplot(data=pd.concat([track_all, actual_track]), x="period", y="expected", hue="model", style="model",
+             ax=axes[1])
 axes[1].axvline(summary["T_cal"].max(), c="grey", ls="--")
 axes[1].set(title="Cumulative repeat purchases: actual vs each model", xlabel="week",
             ylabel="cumulative repeat purchases")
@@ -353,10 +354,10 @@ figures["migration_forecast"] = fig
 # do, in the bottom deciles far fewer. Overall it ranks better than the one-number rules — recency alone does not
 # know how often a customer used to buy, $1-P(\text{alive})$ alone does not know how much she spends, and a tier is
 # lost either by stopping or by spending less — but within a tier the margin is small and not the same in every
-# tier (the bars): most of what predicts a fall is already in recency. BG/NBD's $P(\text{alive})$ is 1 for every customer without a repeat
-# purchase (in BG/NBD nobody drops out before buying again), which is why $1-P(\text{alive})$ ranks poorly when the
-# chosen model is BG/NBD. For a retention budget: the customers of the top tiers with the highest down score are
-# the ones to call before the next period, not after it.
+# tier (the bars): most of what predicts a fall is already in recency. BG/NBD's $P(\text{alive})$ is 1 for every
+# customer without a repeat purchase (in BG/NBD nobody drops out before buying again), which is why
+# $1-P(\text{alive})$ ranks poorly when the chosen model is BG/NBD. For a retention budget: the customers of the top
+# tiers with the highest down score are the ones to call before the next period, not after it.
 
 # %% [markdown]
 # ## Try this
@@ -390,7 +391,8 @@ headline = {
     "holdout_mae": errors["mae"], "holdout_total_predicted": errors["total_predicted"],
     "holdout_total_actual": errors["total_actual"], "mean_clv": float(values["clv"].mean()),
     "chosen_model": choice["model"], "chosen_holdout_rmse": float(models_table.loc[choice["model"], "holdout_rmse"]),
-    "migration_auc": migration_eval["overall"]["auc"], "migration_auc_recency": migration_eval["overall"]["auc_recency"],
+    "migration_auc": migration_eval["overall"]["auc"],
+    "migration_auc_recency": migration_eval["overall"]["auc_recency"],
     "migration_precision": migration_eval["overall"]["precision"],
 }
 conclusion = clv.customer_value_conclusion(headline, clv_months=clv_months,
@@ -399,7 +401,8 @@ conclusion = clv.customer_value_conclusion(headline, clv_months=clv_months,
 publish("customer_value", experiment="loyalty", dataset=log, tags={"dataset": f"cdnow_{dataset}"},
         headline=headline, figures=figures,
         metrics={"bgnbd": bg_params, "gg": gg_params,
-                 "models": models_table[["log_likelihood", "bic", "holdout_mae", "holdout_rmse"]].to_dict(orient="index")},
+                 "models": models_table[["log_likelihood", "bic", "holdout_mae",
+                                         "holdout_rmse"]].to_dict(orient="index")},
         tables={"value_classes": classes, "pyramid_tiers": tiers, "migration": migration,
                 "conditional_expectations": cond, "segments": seg.profiles, "btyd_models": models_table,
                 "migration_forecast_by_tier": migration_eval["by_tier"]},

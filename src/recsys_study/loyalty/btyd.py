@@ -178,7 +178,8 @@ class ParetoNBD(_BTYD):
         x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
         p_alive = self.conditional_probability_alive(frequency, recency, T)
-        return p_alive * (r + x) * (beta + T) / ((alpha + T) * (s - 1.0)) * (1.0 - ((beta + T) / (beta + T + t)) ** (s - 1.0))
+        tail = 1.0 - ((beta + T) / (beta + T + t)) ** (s - 1.0)
+        return p_alive * (r + x) * (beta + T) / ((alpha + T) * (s - 1.0)) * tail
 
     def conditional_probability_of_purchase(self, t, frequency, recency, T, *, draws: int = 400,
                                             seed: int = 0) -> np.ndarray:
@@ -305,15 +306,18 @@ class BGBB(_BTYD):
         return base + top + np.log(total)
 
     def conditional_probability_alive(self, frequency, recency, n_periods, m_periods: float = 0.0) -> np.ndarray:
-        """P(alive at opportunity n+m | x, t_x, n) = B(alpha+x, beta+n-x)/B(alpha,beta) B(gamma, delta+n+m)/B(gamma,delta) / L
-        (FHS 2010 eq. 11)."""
+        """P(alive at opportunity n+m | x, t_x, n) (FHS 2010 eq. 11)::
+
+            B(alpha+x, beta+n-x)/B(alpha,beta) * B(gamma, delta+n+m)/B(gamma,delta) / L
+        """
         alpha, beta, gamma, delta = params = self._p()
         x, t_x, n = (np.asarray(v, dtype=float) for v in (frequency, recency, n_periods))
         num = betaln(alpha + x, beta + n - x) - betaln(alpha, beta) + betaln(gamma, delta + n + m_periods) \
             - betaln(gamma, delta)
         return np.exp(num - self._loglik(params, x, t_x, n))
 
-    def conditional_expected_number_of_purchases_up_to_time(self, m_periods, frequency, recency, n_periods) -> np.ndarray:
+    def conditional_expected_number_of_purchases_up_to_time(self, m_periods, frequency, recency,
+                                                            n_periods) -> np.ndarray:
         """E[X(n, n+n*) | x, t_x, n] (FHS 2010 eq. 13)::
 
             1/L * B(alpha+x+1, beta+n-x)/B(alpha,beta) * delta/(gamma-1) * Gamma(gamma+delta)/Gamma(1+delta)
@@ -333,7 +337,8 @@ class BGBB(_BTYD):
         Gamma(1+delta+n)/Gamma(1+delta)] (FHS 2010 eq. 8)."""
         alpha, beta, gamma, delta = self._p()
         n = np.asarray(n, dtype=float)
-        ratio = np.exp(gammaln(gamma + delta) - gammaln(gamma + delta + n) + gammaln(1 + delta + n) - gammaln(1 + delta))
+        ratio = np.exp(gammaln(gamma + delta) - gammaln(gamma + delta + n)
+                       + gammaln(1 + delta + n) - gammaln(1 + delta))
         return alpha / (alpha + beta) * delta / (gamma - 1.0) * (1.0 - ratio)
 
 
@@ -360,7 +365,8 @@ def discrete_summary(transactions: pd.DataFrame, *, calibration_end, observation
     cal_next = pd.Timestamp(calibration_end) + pd.Timedelta(days=1)
     obs_next = pd.Timestamp(observation_end) + pd.Timedelta(days=1)
     if not cal_next < obs_next:
-        raise DataValidationError(f"calibration end {calibration_end} must be before observation end {observation_end}.")
+        raise DataValidationError(f"calibration end {calibration_end} must be before observation end "
+                                  f"{observation_end}.")
     log = validate_log(transactions)
     log = log[log["date"] < obs_next]
     first_day = log["date"].min().normalize()
@@ -402,8 +408,8 @@ def discrete_tracking_curve(model, weekly: pd.DataFrame) -> pd.DataFrame:
     periods = np.arange(k + h)
     births = weekly["birth_period"].value_counts()
     opportunities = periods[:, None] - births.index.to_numpy()[None, :]
-    expected = np.where(opportunities > 0, model.expected_number_of_purchases_up_to_time(np.clip(opportunities, 0, None)),
-                        0.0) @ births.to_numpy(dtype=float)
+    per_birth = model.expected_number_of_purchases_up_to_time(np.clip(opportunities, 0, None))
+    expected = np.where(opportunities > 0, per_birth, 0.0) @ births.to_numpy(dtype=float)
     activity = weekly.attrs["activity"]
     actual = np.cumsum(np.bincount(activity["period"].to_numpy(), minlength=k + h)[: k + h])
     return pd.DataFrame({"period": periods + 1, "actual": actual.astype(float), "expected": expected})
@@ -493,8 +499,9 @@ def choose_model(comparison: dict, *, error: str = "squared", n_se: float = 2.0)
     for name, loss in losses.items():
         d = loss - losses[best]
         se = float(d.std(ddof=1) / np.sqrt(len(d))) if name != best else 0.0
-        rows.append({"model": name, f"mean_{error}_error": float(loss.mean()), "difference": float(d.mean()), "se": se,
-                     "tied": name == best or abs(float(d.mean())) <= n_se * se, "bic": float(eligible.loc[name, "bic"])})
+        rows.append({"model": name, f"mean_{error}_error": float(loss.mean()), "difference": float(d.mean()),
+                     "se": se, "tied": name == best or abs(float(d.mean())) <= n_se * se,
+                     "bic": float(eligible.loc[name, "bic"])})
     diffs = pd.DataFrame(rows)
     tied = diffs.loc[diffs["tied"], "model"].tolist()
     chosen = eligible.loc[tied, "bic"].idxmin()
@@ -515,8 +522,9 @@ def model_choice_conclusion(comparison: dict, choice: dict) -> str:
         lines.append("The models forecast expected purchases, so they are compared by squared error (the mean is what "
                      "it rewards; absolute error rewards forecasts shrunk toward 0, most customers' holdout count).")
     if len(choice["tied"]) > 1:
-        lines.append(f"On the holdout {', '.join(choice['tied'])} cannot be told apart (paired per-customer differences "
-                     f"of {measure} error within two standard errors), so BIC decides: {choice['model']} has the lowest.")
+        lines.append(f"On the holdout {', '.join(choice['tied'])} cannot be told apart (paired per-customer "
+                     f"differences of {measure} error within two standard errors), so BIC decides: "
+                     f"{choice['model']} has the lowest.")
     elif len(comparable) > 1:
         lines.append(f"Its {measure} holdout error is lower than every other model's by more than two standard errors "
                      "of the paired difference, so BIC is not needed.")
@@ -529,6 +537,6 @@ def model_choice_conclusion(comparison: dict, choice: dict) -> str:
         g, p = table.loc["BG/BB"], table.loc["BG/NBD (periods)"]
         lines.append(f"BG/BB works on {g['data']} (it forecasts periods with a purchase, not purchase days), so its "
                      f"likelihood and error are not comparable with the rows above; against BG/NBD on the same periods "
-                     f"its holdout RMSE is {g['holdout_rmse']:.3f} vs {p['holdout_rmse']:.3f} (MAE {g['holdout_mae']:.3f} "
-                     f"vs {p['holdout_mae']:.3f}).")
+                     f"its holdout RMSE is {g['holdout_rmse']:.3f} vs {p['holdout_rmse']:.3f} "
+                     f"(MAE {g['holdout_mae']:.3f} vs {p['holdout_mae']:.3f}).")
     return " ".join(lines)
