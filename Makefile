@@ -13,7 +13,7 @@ PEER_REQS := benchmarks/peers/requirements-peers.txt
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: sync-notebooks help setup run run-quick test test-fast test-all bench bench-peers-venv peers-venv peers tune lab mlflow-ui report docs browser lock clean
+.PHONY: sync-notebooks help setup run run-quick test test-fast test-all bench bench-peers-venv peers-venv pymc-venv peers tune lab mlflow-ui report docs browser lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -70,8 +70,9 @@ test-fast: setup  ## unit tests only (no notebook execution, no slow tier)
 test-all: setup  ## every test, including the slow tier (pytest -m slow: full-size runs)
 	$(BIN)/python -m pytest -q
 
-bench: setup bench-peers-venv peers-venv  ## benchmarks on the full data, with ratios against peer libraries
+bench: setup bench-peers-venv peers-venv pymc-venv  ## benchmarks on the full data, with ratios against peer libraries
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/peers/pymc_clv.py --peer-python $(PYMC_VENV)/bin/python
 	$(BIN)/python benchmarks/_report.py
 
 # LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, from PyPI alone (see $(LK_REQS))
@@ -93,6 +94,18 @@ $(PEER_VENV)/.installed: $(PEER_REQS)
 	touch $@
 
 peers-venv: $(PEER_VENV)/.installed  ## the published protocol's peer venv (.venv-peers: recommenders 1.2.1, Cornac, CPU torch)
+
+# PyMC-Marketing (a Bayesian BG/NBD: the CLV peer of make bench) in its own venv; CPU only, PyTensor compiles with g++
+PYMC_VENV := .venv-pymc
+PYMC_REQS := benchmarks/peers/requirements-pymc.txt
+$(PYMC_VENV)/.installed: $(PYMC_REQS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
+	test -x $(PYMC_VENV)/bin/python || $(PYTHON) -m venv $(PYMC_VENV)
+	$(PYMC_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYMC_VENV)/bin/python -m pip install --quiet -r $(PYMC_REQS)
+	touch $@
+
+pymc-venv: $(PYMC_VENV)/.installed  ## PyMC-Marketing's venv (.venv-pymc; CPU, PyTensor compiles with g++) for make bench
 
 peers: setup peers-venv  ## re-run the published winners (Cornac BiVAE/BPR, their SAR) on our published-protocol splits: experiments/peers/
 	$(BIN)/python benchmarks/peers/published_peers.py --peer-python $(PEER_VENV)/bin/python
@@ -128,4 +141,4 @@ lock:  ## regenerate requirements.lock (uv pip compile of pyproject.toml) and en
 	$(PYTHON) tools/write_environment_yml.py
 
 clean:  ## remove the venv, caches and generated reports (keeps mlruns.db)
-	rm -rf $(VENV) .uv $(LK_VENV) $(PEER_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html reports/site .pytest_cache
+	rm -rf $(VENV) .uv $(LK_VENV) $(PEER_VENV) $(PYMC_VENV) data/processed/*.parquet data/processed/*.sha256 reports/runs reports/index.html reports/site .pytest_cache

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from _peer import run_peer  # noqa: E402
 from _report import add_section  # noqa: E402
 
 from recsys_study.data import load_cdnow  # noqa: E402
@@ -49,22 +49,15 @@ RECORD = ROOT / "benchmarks" / "peers" / "pymc_clv_result.json"
 PARAMS = ("r", "alpha", "a", "b")
 
 
-def run_peer(summary: pd.DataFrame, python: Path, args) -> dict:
+def run_pymc(summary: pd.DataFrame, python: Path, args) -> dict:
     """Write the histories, run PyMC-Marketing in its venv, return its JSON."""
-    if not python.exists():
-        raise SystemExit(f"The PyMC venv is missing ({python} not found). Create it with "
-                         "`python3.11 -m venv .venv-pymc && .venv-pymc/bin/pip install -r "
-                         "benchmarks/peers/requirements-pymc.txt`, or pass --peer-python.")
     with tempfile.TemporaryDirectory(prefix="pymc-clv-") as tmp:
         data, out = Path(tmp) / "histories.npz", Path(tmp) / "pymc.json"
         np.savez(data, frequency=summary["frequency_cal"].to_numpy(), recency=summary["recency_cal"].to_numpy(),
                  T=summary["T_cal"].to_numpy())
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-        env.pop("PYTHONPATH", None)
-        cmd = [str(python), str(RUNNER), "--data", str(data), "--out", str(out), "--chains", str(args.chains),
-               "--draws", str(args.draws), "--tune", str(args.tune), "--seed", str(args.seed)]
-        print("$", " ".join(cmd[:2]), "...", flush=True)
-        subprocess.run(cmd, check=True, env=env, cwd=ROOT)
+        run_peer(python, RUNNER, ["--data", data, "--out", out, "--chains", args.chains, "--draws", args.draws,
+                                  "--tune", args.tune, "--seed", args.seed], make_target="pymc-venv",
+                 why="PyMC pins its own scientific stack; or pass --peer-python")
         return json.loads(out.read_text())
 
 
@@ -90,7 +83,7 @@ def main(argv=None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lifetimes_params = clv.model_params(clv.fit_bgnbd(summary))
-    peer = run_peer(summary, args.peer_python, args)
+    peer = run_pymc(summary, args.peer_python, args)
 
     rows = []
     for k in PARAMS:
