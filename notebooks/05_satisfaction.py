@@ -76,7 +76,8 @@ from recsys_study.satisfaction import (
 )
 from recsys_study.satisfaction.measurement import bootstrap_htmt, cross_loading_violations, fornell_larcker_holds
 from recsys_study.satisfaction.diagram import path_diagram
-from recsys_study.satisfaction.groups import compare_groups, pls_mga, world_survey_by_recommender
+from recsys_study.satisfaction.groups import compare_groups, pls_mga
+from recsys_study.simulation.analysis import world_survey_by_recommender
 from recsys_study.satisfaction.predict import cvpat, pls_predict, predictive_power
 from recsys_study.satisfaction.report import conclusions
 from recsys_study.satisfaction.structural import f_squared

@@ -129,7 +129,7 @@ def test_permutations_are_seeded(mobi):
 
 
 def test_world_survey_keeps_one_answer_per_customer_and_both_recommenders():
-    from recsys_study.satisfaction.groups import world_survey_by_recommender
+    from recsys_study.simulation.analysis import world_survey_by_recommender
 
     survey, model, groups = world_survey_by_recommender(("oracle", "random"), n_customers=60, rounds=4, seed=3)
     assert set(groups) == {"oracle", "random"} and len(groups) == len(survey.data)

@@ -67,7 +67,9 @@ class Recommender:
         ``folds_in = False``. The others refuse with :class:`CapabilityError`.
     forgets_users : bool
         True when ``forget(users)`` removes users exactly, as if they had never been in
-        ``train``; no built-in model does (refit without their rows instead).
+        ``train`` (to 1e-8 of a refit): ``ease`` (a Woodbury downdate with ``keep_inverse=True``, else a
+        refit from the stored matrix) and ``item_knn``; the others are refitted without their rows
+        (``privacy.erasure.forget_or_refit``).
     item_universe : {"train", "catalogue"}
         "train": only items seen in training can be recommended (collaborative models).
         "catalogue": every item of the ``items`` frame passed to ``fit`` can be

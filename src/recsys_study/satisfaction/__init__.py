@@ -1,7 +1,7 @@
 """Customer satisfaction models: ACSI/ECSI path models, PLS/PLSc, CB-SEM, the satisfaction index."""
 
 from recsys_study.satisfaction.groups import (
-    GroupComparison, compare_groups, henseler_p, pls_mga, world_survey_by_recommender,
+    GroupComparison, compare_groups, henseler_p, pls_mga,
 )
 from recsys_study.satisfaction.index import (
     construct_performance, disconfirmation, ipma, loyalty_by_satisfaction, net_promoter_score, outcome_by_band,
@@ -27,7 +27,7 @@ from recsys_study.satisfaction.structural import f_squared
 __all__ = [
     "GroupComparison", "PLSPM", "PathModel", "PredictResult", "bootstrap_htmt", "compare_groups", "cvpat",
     "f_squared", "fold_ids", "henseler_p", "htmt_from_correlation", "loss_difference_test", "pls_mga",
-    "pls_predict", "predictive_power", "world_survey_by_recommender",
+    "pls_predict", "predictive_power",
     "acsi_model", "average_variance_extracted", "bootstrap_paths", "compare_estimators",
     "composite_reliability", "construct_performance", "cronbach_alpha", "cross_loadings", "disconfirmation",
     "ecsi_model", "fit_cbsem", "fornell_larcker", "htmt", "index_model", "ipma", "loyalty_by_satisfaction",

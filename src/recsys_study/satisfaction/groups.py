@@ -221,26 +221,3 @@ def pls_mga(estimator: PLSPM, data: pd.DataFrame, groups, *, n_boot: int = 500, 
                      "difference": e1 - e2, f"boot_mean_{labels[0]}": b1.mean(), f"boot_mean_{labels[1]}": b2.mean(),
                      "p_mga": float(p), "p_two_sided": float(2 * min(p, 1 - p)), "n_draws": j})
     return pd.DataFrame(rows)
-
-
-def world_survey_by_recommender(recommenders=("ease", "most_popular"), *, n_customers: int = 300, rounds: int = 10,
-                                dataset: str = "ml-100k", seed: int):
-    """Return (survey, path model, group labels): the simulated world's customers of two recommenders.
-
-    One world (``simulation.simulate``, default configuration with ``n_customers`` and ``rounds``)
-    per recommender, same seed; each customer's *last* survey answer is kept (one row per customer,
-    so the rows are independent as the permutation tests assume), and the answers are drawn by
-    ``simulation.analysis.survey_answers`` from the world's latent Personalisation, Satisfaction
-    and Loyalty, standardised over both groups together (so composite means can differ).
-    """
-    from recsys_study.data import load_movielens
-    from recsys_study.simulation import TrueUtilities, WorldConfig, analysis, simulate
-
-    utilities = TrueUtilities.from_dataset(load_movielens(dataset), seed=seed)
-    config = WorldConfig.from_dict({"user": {"n_customers": n_customers}, "rounds": rounds})
-    results = simulate(config, utilities, list(recommenders), seeds=[seed], show_progress=False)
-    latent = pd.concat([r.survey_latent.assign(recommender=r.label) for r in results], ignore_index=True)
-    last = latent.sort_values(["recommender", "customer", "round"]).groupby(["recommender", "customer"]).tail(1)
-    last = last.reset_index(drop=True)
-    survey = analysis.survey_answers(last, config.survey, seed=seed, standardise_with=latent)
-    return survey, analysis.survey_path_model(), last["recommender"].rename("recommender")

@@ -369,3 +369,25 @@ def rating_log_summary(result: SimulationResult) -> dict:
     """Return the size of what a recommender observed: rows, customers, mean rating."""
     log = result.log
     return {"rows": int(len(log)), "customers": int(log[USER].nunique()), "mean_rating": float(log[RATING].mean())}
+
+
+def world_survey_by_recommender(recommenders=("ease", "most_popular"), *, n_customers: int = 300, rounds: int = 10,
+                                dataset: str = "ml-100k", seed: int):
+    """Return (survey, path model, group labels): the simulated world's customers of two recommenders.
+
+    One world (``simulate``, default configuration with ``n_customers`` and ``rounds``)
+    per recommender, same seed; each customer's *last* survey answer is kept (one row per customer,
+    so the rows are independent as the permutation tests assume), and the answers are drawn by
+    ``survey_answers`` from the world's latent Personalisation, Satisfaction
+    and Loyalty, standardised over both groups together (so composite means can differ).
+    """
+    from recsys_study.data import load_movielens
+
+    utilities = TrueUtilities.from_dataset(load_movielens(dataset), seed=seed)
+    config = WorldConfig.from_dict({"user": {"n_customers": n_customers}, "rounds": rounds})
+    results = simulate(config, utilities, list(recommenders), seeds=[seed], show_progress=False)
+    latent = pd.concat([r.survey_latent.assign(recommender=r.label) for r in results], ignore_index=True)
+    last = latent.sort_values(["recommender", "customer", "round"]).groupby(["recommender", "customer"]).tail(1)
+    last = last.reset_index(drop=True)
+    survey = survey_answers(last, config.survey, seed=seed, standardise_with=latent)
+    return survey, survey_path_model(), last["recommender"].rename("recommender")
