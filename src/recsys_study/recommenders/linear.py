@@ -87,6 +87,19 @@ def _mirror_upper(a: np.ndarray, block: int = 1024) -> None:
         tile[low] = tile.T[low]
 
 
+def _spd_inverse(a: np.ndarray, *, lower: bool, clean: bool) -> np.ndarray:
+    """Return LAPACK's inverse of the symmetric positive definite ``a`` (potrf, then potri), in place where
+    f2py allows; only the ``lower`` (else upper) triangle of the result is filled."""
+    potrf, potri = sla.get_lapack_funcs(("potrf", "potri"), (a,))
+    factor, info = potrf(a, lower=lower, overwrite_a=True, clean=clean)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: LAPACK potrf failed with info={info} (G + λI not positive definite)")
+    p, info = potri(factor, lower=lower, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: LAPACK potri failed with info={info}")
+    return p
+
+
 def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
     """Return EASE's B from the Gram matrix XᵀX and the ridge penalty λ (float32, diag 0).
 
@@ -99,14 +112,7 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
     g[np.diag_indices_from(g)] += np.float32(l2)
     # g is symmetric: its Fortran-ordered transpose is the same matrix, and LAPACK works on it in place;
     # the lower triangle of g.T is the upper triangle of g
-    gf = g.T
-    potrf, potri = sla.get_lapack_funcs(("potrf", "potri"), (gf,))
-    factor, info = potrf(gf, lower=True, overwrite_a=True, clean=False)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"EASE: LAPACK potrf failed with info={info} (G + λI not positive definite)")
-    p, info = potri(factor, lower=True, overwrite_c=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"EASE: LAPACK potri failed with info={info}")
+    p = _spd_inverse(g.T, lower=True, clean=False)
     if not np.shares_memory(p, g):  # f2py copied after all (never for a float32 C array): take its result
         g[...] = p.T
     _mirror_upper(g)  # potri filled the upper triangle of g
@@ -167,13 +173,7 @@ def ease_inverse(x: sp.spmatrix, l2: float, *, solver: str = "gram") -> np.ndarr
         return p / l2
     g = np.asarray((x.T @ x).toarray(), dtype=np.float64)
     g[np.diag_indices(n)] += l2
-    potrf, potri = sla.get_lapack_funcs(("potrf", "potri"), (g,))
-    factor, info = potrf(g, lower=False, overwrite_a=True, clean=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"EASE: LAPACK potrf failed with info={info} (G + λI not positive definite)")
-    p, info = potri(factor, lower=False, overwrite_c=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"EASE: LAPACK potri failed with info={info}")
+    p = _spd_inverse(g, lower=False, clean=True)
     return _upper_to_full(p).T  # symmetric: the transpose of LAPACK's Fortran array is the C-ordered same matrix
 
 
