@@ -43,3 +43,17 @@ def test_papermill_reads_every_parameter_without_a_warning(path, caplog):
         declared = pm.inspect_notebook(str(path))
     assert [r.getMessage() for r in caplog.records] == []
     assert declared  # and it found the parameters
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_publish_reads_the_same_parameters_papermill_declares(path):
+    # publish() logs the parameters it reads from the kernel's history: the parameters cell must be plain
+    # literal assignments, naming exactly what papermill declares (and what the runner checks the YAML against)
+    import papermill as pm
+
+    from recsys_study.notebook import parameters
+
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert set(parameters(["import os", cell.source])) == set(pm.inspect_notebook(str(path)))
+

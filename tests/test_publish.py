@@ -22,6 +22,10 @@ def test_parameters_are_the_defaults_overridden_by_what_papermill_injected():
                                                 "cut_points": [0.01, 0.04], "rate": -0.5}
 
 
+def test_annotated_parameters_are_read_too():
+    assert notebook.parameters(["sample_frac: float | None = None\nseed = 1\n"]) == {"sample_frac": None, "seed": 1}
+
+
 def test_parameters_by_hand_are_the_defaults_and_code_is_never_evaluated():
     history = ["import os", "seed = 42\nk = 10\n", "y = os.getcwd()", "x = 5"]
     assert notebook.parameters(history) == {"seed": 42, "k": 10}

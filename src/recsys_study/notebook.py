@@ -80,10 +80,14 @@ def _literal_assignments(source: str) -> dict | None:
         return None
     out = {}
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            target = node.target  # ``sample_frac: float | None = None``
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target = node.targets[0]
+        else:
             return None
         try:
-            out[node.targets[0].id] = ast.literal_eval(node.value)
+            out[target.id] = ast.literal_eval(node.value)
         except ValueError:
             return None
     return out or None
