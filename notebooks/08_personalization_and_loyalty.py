@@ -25,7 +25,7 @@
 # Every random draw of a customer is keyed on (seed, customer, round), so all recommenders face the same
 # customers and the same uniforms: differences are paired by seed, and the same seed gives the same trajectory.
 #
-# **How to read it.** Curves are means over seeds with 95 % intervals; headline differences are paired by seed
+# **How to read it.** Curves are means over seeds with 95 % t-intervals (`summary.t_interval`); headline differences are paired by seed
 # (t-intervals). The survey section checks the package's PLSc engine against the world's known latent state;
 # the BG/NBD section checks the CLV model against the world's known purchase law. The conclusion at the end is
 # written from this run's numbers.
@@ -61,6 +61,7 @@ import seaborn as sns
 from recsys_study.data import load_movielens
 from recsys_study.notebook import publish
 from recsys_study.simulation import TrueUtilities, WorldConfig, analysis, report, simulate
+from recsys_study.summary import t_interval
 
 sns.set_theme(style="whitegrid")
 if quick:
@@ -94,23 +95,23 @@ table = analysis.rounds_table(results)
 runs = analysis.per_run(results)
 km = analysis.kaplan_meier_by_recommender(results)
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
-sns.lineplot(data=table, x="round", y="retention", hue="recommender", errorbar=("ci", 95), ax=axes[0])
+sns.lineplot(data=table, x="round", y="retention", hue="recommender", errorbar=t_interval, ax=axes[0])
 axes[0].set(title="Initial customers still active (mean over seeds, 95% CI)", ylabel="share of cohort")
 for name, g in km.groupby("recommender", sort=False):
     axes[1].step(g["time"], g["survival"], where="post", label=name)
     axes[1].fill_between(g["time"], g["lower"], g["upper"], step="post", alpha=0.2)
 axes[1].set(title="Kaplan-Meier: rounds a customer stays (95% CI)", xlabel="rounds", ylabel="S(t)")
 axes[1].legend(fontsize=8)
-sns.lineplot(data=table, x="round", y="mean_satisfaction", hue="recommender", errorbar=("ci", 95), ax=axes[2], legend=False)
+sns.lineplot(data=table, x="round", y="mean_satisfaction", hue="recommender", errorbar=t_interval, ax=axes[2], legend=False)
 axes[2].set(title="Mean satisfaction S of the round's visitors", ylabel="S (rating points)")
 figures["retention"] = fig
 
 # %%
 table["cumulative_profit"] = table.groupby(["recommender", "seed"])["profit"].cumsum() / n_customers
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-sns.lineplot(data=table, x="round", y="cumulative_profit", hue="recommender", errorbar=("ci", 95), ax=axes[0])
+sns.lineplot(data=table, x="round", y="cumulative_profit", hue="recommender", errorbar=t_interval, ax=axes[0])
 axes[0].set(title="Cumulative profit per initial customer (arrivals included)", ylabel=f"profit (margin {config.economics.margin:.0%})")
-sns.lineplot(data=table, x="round", y="complaint_rate", hue="recommender", errorbar=("ci", 95), ax=axes[1], legend=False)
+sns.lineplot(data=table, x="round", y="complaint_rate", hue="recommender", errorbar=t_interval, ax=axes[1], legend=False)
 axes[1].set(title="Complaint rate of the round's visitors")
 figures["value"] = fig
 headline = analysis.headline_table(runs)
@@ -146,7 +147,7 @@ bgnbd.round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
-sns.lineplot(data=table, x="round", y="exposure_gini", hue="recommender", errorbar=("ci", 95), ax=ax)
+sns.lineplot(data=table, x="round", y="exposure_gini", hue="recommender", errorbar=t_interval, ax=ax)
 ax.set(title="Gini of exposure per round", ylabel="Gini")
 figures["concentration"] = fig
 gini = runs.groupby("recommender", sort=False)[["gini_first", "gini_last"]].mean().reset_index()
@@ -212,7 +213,7 @@ claims.round(3)
 # %%
 sens = analysis.sensitivity_runs(config, utilities, sensitivity_recommenders, sensitivity, seeds=seeds[:sensitivity_seeds])
 survive = analysis.conclusions_that_survive(sens, "retention")
-grid = sns.catplot(data=sens, x="variant", y="retention", hue="recommender", kind="point", errorbar=("ci", 95),
+grid = sns.catplot(data=sens, x="variant", y="retention", hue="recommender", kind="point", errorbar=t_interval,
                    height=4.5, aspect=2.6, linestyle="none", dodge=0.4)
 grid.ax.tick_params(axis="x", rotation=30)
 grid.ax.set(title="Retention of the initial customers in each variant (95% CI over seeds)")

@@ -76,3 +76,27 @@ def test_map_processes_keeps_the_task_order_whatever_the_number_of_processes():
     assert map_processes(_square_plus, tasks, n_jobs=2, plus=1) == [i * i + 1 for i in range(7)]
     with pytest.raises(ValueError, match="n_jobs"):
         map_processes(_square_plus, tasks, n_jobs=0, plus=1)
+
+
+def test_t_interval_is_mean_cis_bounds_and_the_band_seaborn_draws():
+    from recsys_study.summary import t_interval
+
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]  # mean 3, s = sqrt(2.5), t_{0.975, 4} = 2.7764451
+    half = 2.7764451051977987 * np.sqrt(2.5) / np.sqrt(5)
+    assert t_interval(values) == pytest.approx((3 - half, 3 + half), abs=1e-12)
+    assert all(np.isnan(t_interval([2.0])))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    frame = pd.DataFrame({"x": [0] * 5 + [1] * 5, "y": values + [v * 2 for v in values]})
+    fig, ax = plt.subplots()
+    sns.lineplot(data=frame, x="x", y="y", errorbar=t_interval, ax=ax)
+    band = ax.collections[0].get_paths()[0].vertices
+    plt.close(fig)
+    at_1 = np.sort(band[np.isclose(band[:, 0], 1.0), 1])
+    assert at_1[[0, -1]] == pytest.approx([6 - 2 * half, 6 + 2 * half], abs=1e-9)

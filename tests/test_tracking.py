@@ -90,3 +90,27 @@ def test_under_the_runner_a_run_joins_its_parents_experiment(mlflow_store, monke
     with tracking.start_run("standalone", experiment="somewhere_else") as alone:
         pass
     assert client.get_run(alone.info.run_id).info.experiment_id != parent.info.experiment_id
+
+
+def test_importing_tracking_turns_mlflow_telemetry_off():
+    """The study makes no network calls at run time: MLflow's usage telemetry is off once tracking is imported,
+    in a process whose environment did not set it (a kernel or a user's own script)."""
+    import os
+    import subprocess
+    import sys
+
+    # MLflow also stays quiet where it sees a CI or test variable (PYTEST_CURRENT_TEST among them): a user's
+    # machine has none of them, so neither does this child
+    quiet = {"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK", "PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "CI", "CIRCLECI",
+             "GITLAB_CI", "JENKINS_URL", "TRAVIS", "TF_BUILD", "BITBUCKET_BUILD_NUMBER", "CODEBUILD_BUILD_ARN",
+             "BUILDKITE", "TEAMCITY_VERSION", "CLOUD_RUN_EXECUTION", "RUNBOT_HOST_URL", "RUNBOT_BUILD_NAME",
+             "RUNBOT_WORKER_ID"}
+    env = {k: v for k, v in os.environ.items() if k not in quiet}
+    code = ("import recsys_study.tracking, os; from mlflow.telemetry.utils import is_telemetry_disabled; "
+            "print(os.environ['MLFLOW_DISABLE_TELEMETRY'], is_telemetry_disabled())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["true", "True"]
+    code_off = "from mlflow.telemetry.utils import is_telemetry_disabled; print(is_telemetry_disabled())"
+    # the check can fail: without the module's setting, this machine's MLflow would send telemetry
+    assert subprocess.run([sys.executable, "-c", code_off], env=env, capture_output=True, text=True,
+                          check=True).stdout.split() == ["False"]
