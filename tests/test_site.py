@@ -207,3 +207,47 @@ def test_the_site_names_a_bad_manifest_and_leaves_it_out(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "cut/results.json is not a runner's manifest (not readable JSON" in err[0]
     assert "nostatus/results.json is not a runner's manifest (run 'a' has status None" in err[1]
+
+
+def test_a_notebook_page_made_from_the_runners_page_equals_a_fresh_render(tmp_path):
+    """The site rewrites the MathJax address of the runner's page instead of rendering again: the bytes must be
+    those of a render with the site's address; a runner's page older than its notebook is not used."""
+    import os
+    import time
+
+    from recsys_study.reporting.index import notebook_to_html
+    from recsys_study.reporting.render import notebook_html, render_notebook_page
+
+    reports = make_reports(tmp_path)
+    notebook = reports / "runs" / "demo" / "study.ipynb"
+    run_page = notebook_to_html(notebook)
+    site = reports / "site"
+    target = site / "notebooks" / "demo" / "study.html"
+    render_notebook_page(notebook, target, site)
+    fresh = notebook_html(notebook, mathjax_url="../../_static/mathjax/MathJax.js")
+    assert target.read_text(encoding="utf-8") == fresh
+    assert "../../site/_static/mathjax/MathJax.js" in run_page.read_text(encoding="utf-8")
+
+    # a stale runner's page (here edited, and older than the notebook) is ignored: the page is rendered
+    run_page.write_text(run_page.read_text(encoding="utf-8").replace("</body>", "STALE</body>"), encoding="utf-8")
+    past = time.time() - 60
+    os.utime(run_page, (past, past))
+    target.unlink()
+    render_notebook_page(notebook, target, site)
+    assert target.read_text(encoding="utf-8") == fresh
+
+
+def test_a_local_runs_artifacts_are_listed_from_disk_as_mlflow_lists_them(tmp_path):
+    from recsys_study import tracking
+    from recsys_study.reporting.mlflow_pages import _artifacts
+
+    make_reports(tmp_path)
+    client = tracking.client()
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()], max_results=50)
+    listed = 0
+    for run in runs:
+        folder = Path(unquote(urlparse(run.info.artifact_uri).path))
+        from_disk = _artifacts(client, run.info.run_id, folder=folder)
+        assert from_disk == _artifacts(client, run.info.run_id)
+        listed += len(from_disk)
+    assert listed >= 2  # the fixture logs tables: the comparison must have compared something

@@ -34,18 +34,25 @@ def read_runs(run_ids: list[str]) -> list:
     return runs
 
 
-def _artifacts(client, run_id: str, path: str = "") -> list[str]:
+def _artifacts(client, run_id: str, path: str = "", *, folder: Path | None = None) -> list[str]:
+    """Return the artifact paths of a run, sorted. A run whose artifacts are a local folder (``folder``) is
+    listed from the disk (MLflow's client costs about 50 ms a run: a store query per folder level)."""
+    if folder is not None:
+        if not folder.is_dir():
+            return []
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     out = []
     for info in client.list_artifacts(run_id, path or None):
         out += _artifacts(client, run_id, info.path) if info.is_dir else [info.path]
-    return out
+    return sorted(out)
 
 
 def _run_context(client, run, page: Path, shown: set[str]) -> dict:
     info, data = run.info, run.data
     base = urlparse(info.artifact_uri)
     artifacts, withheld = [], 0
-    for path in _artifacts(client, info.run_id):
+    local = Path(unquote(base.path)) if base.scheme in ("file", "") else None
+    for path in _artifacts(client, info.run_id, folder=local):
         if PER_USER in Path(path).name:
             withheld += 1
         elif base.scheme in ("file", ""):

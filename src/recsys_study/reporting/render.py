@@ -16,7 +16,7 @@ from pathlib import Path
 
 from recsys_study.notebook import MIMETYPE
 from recsys_study.reporting.files import atomic_write
-from recsys_study.reporting.layout import MATHJAX
+from recsys_study.reporting.layout import MATHJAX, RUN_PAGE_MATHJAX
 
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 KEY_FIGURE_TAG = "key-figure"
@@ -73,12 +73,37 @@ def copy_mathjax(site: Path) -> Path:
     return target
 
 
+def _script(mathjax_url: str) -> str:
+    return f'<script src="{mathjax_url}?config={MATHJAX_CONFIG}"></script>'
+
+
+def _from_run_page(notebook: Path, mathjax_url: str) -> str | None:
+    """Return the runner's page of ``notebook`` (``<run>.html`` beside it, rendered by ``notebook_html`` with
+    ``RUN_PAGE_MATHJAX``) with MathJax's address changed to ``mathjax_url``; None when there is no such page,
+    it is older than the notebook, or its MathJax script is not there exactly once.
+
+    The two pages differ in that address only, so the site need not render each notebook a second time
+    (about a second a notebook, at the end of ``make run`` when nothing else runs).
+    """
+    page = notebook.with_suffix(".html")
+    if not page.exists() or page.stat().st_mtime < notebook.stat().st_mtime:
+        return None
+    text, script = page.read_text(encoding="utf-8"), _script(RUN_PAGE_MATHJAX)
+    if text.count(script) != 1:
+        return None
+    return text.replace(script, _script(mathjax_url))
+
+
 def render_notebook_page(notebook: Path, target: Path, site: Path) -> Path:
-    """Write ``notebook`` as the site page ``target`` unless that page is newer; return ``target``."""
+    """Write ``notebook`` as the site page ``target`` unless that page is newer; return ``target``.
+
+    The runner's page of the notebook, when it is up to date, gives the page without rendering again.
+    """
     if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
         return target
     mathjax = Path(os.path.relpath(copy_mathjax(site) / "MathJax.js", target.parent)).as_posix()
-    return atomic_write(target, notebook_html(notebook, mathjax_url=mathjax))
+    html = _from_run_page(notebook, mathjax)
+    return atomic_write(target, html if html is not None else notebook_html(notebook, mathjax_url=mathjax))
 
 
 def question(notebook: Path) -> tuple[str, str]:
