@@ -251,3 +251,29 @@ def test_a_local_runs_artifacts_are_listed_from_disk_as_mlflow_lists_them(tmp_pa
         assert from_disk == _artifacts(client, run.info.run_id)
         listed += len(from_disk)
     assert listed >= 2  # the fixture logs tables: the comparison must have compared something
+
+
+def test_the_comparison_report_reads_the_newest_finished_summary_run(tmp_path):
+    import time
+
+    import pandas as pd
+
+    from _site_fixture import leaderboard
+    from recsys_study import tracking
+    from recsys_study.reporting.leaderboard import latest_leaderboard
+
+    reports = make_reports(tmp_path)
+    time.sleep(0.01)  # start times are in milliseconds
+    newer = leaderboard().assign(mean=lambda f: f["mean"] / 2)
+    with tracking.start_run("comparison_leaderboard", experiment="comparison-fixture-2",
+                            tags={"stage": "comparison_summary"}, params={"seeds": [7]}):
+        tracking.log_table(newer, "leaderboard")
+    with pytest.raises(RuntimeError):  # a FAILED summary, newer still, is not read
+        with tracking.start_run("comparison_leaderboard", experiment="comparison-fixture-2",
+                                tags={"stage": "comparison_summary"}, params={"seeds": [9]}):
+            tracking.log_table(leaderboard().assign(mean=0.0), "leaderboard")
+            raise RuntimeError("the summary failed")
+    board, params = latest_leaderboard()
+    assert params["seeds"] == "[7]"
+    assert board["mean"].to_numpy() == pytest.approx(newer["mean"].to_numpy())
+    assert reports.exists()

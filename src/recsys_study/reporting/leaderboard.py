@@ -32,16 +32,17 @@ _LABELLED = re.compile(r"^(?P<metric>.+) \((?P<dataset>[^()]+)\)$")  # "NDCG@10 
 
 def latest_leaderboard() -> tuple[pd.DataFrame, dict] | None:
     """Return (leaderboard frame, run params) of the newest comparison summary run, or None."""
-    runs = tracking.search_runs(filter_string="tags.stage = 'comparison_summary' and attributes.status = 'FINISHED'")
-    if runs is None or runs.empty:
+    client = tracking.client()  # the newest run only: a frame of every run of every experiment took seconds
+    newest = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                filter_string="tags.stage = 'comparison_summary' and attributes.status = 'FINISHED'",
+                                order_by=["attributes.start_time DESC"], max_results=1)
+    if not newest:
         return None
-    run = runs.sort_values("start_time", ascending=False).iloc[0]
+    run = newest[0]
     with tempfile.TemporaryDirectory() as tmp:
-        path = tracking.client().download_artifacts(run["run_id"], "tables/leaderboard.csv", dst_path=tmp)
+        path = client.download_artifacts(run.info.run_id, "tables/leaderboard.csv", dst_path=tmp)
         board = pd.read_csv(path)
-    params = {key.removeprefix("params."): v for key, v in run.items() if key.startswith("params.")}
-    params["run_id"] = run["run_id"]
-    return board, params
+    return board, {**run.data.params, "run_id": run.info.run_id}
 
 
 def model_order(board: pd.DataFrame, metric: str = MAIN_METRIC) -> list[str]:
