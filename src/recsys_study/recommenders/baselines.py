@@ -33,11 +33,35 @@ class RandomRecommender(Recommender):
     def __init__(self, *, seed: int = 42):
         self.seed = seed
 
+    #: at most this many scores (float64) kept between calls: a simulated world asks for the same users
+    #: every round, and seeding a generator costs ~10 us a user
+    cache_size = 2**22
+
     def _fit(self, user_items, *, train, items) -> None:
         self.n_items_ = user_items.shape[1]
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return np.vstack([np.random.default_rng([self.seed, int(u)]).random(self.n_items_) for u in user_idx])
+        # a row depends on (seed, user index, n_items) only: rows drawn once are reused, bit for bit
+        key = (self.seed, self.n_items_)
+        if getattr(self, "_rows_key", None) != key:
+            self._rows_key, self._rows = key, {}
+        rows, room = self._rows, self.cache_size // max(self.n_items_, 1)
+        out = np.empty((len(user_idx), self.n_items_))
+        for j, u in enumerate(user_idx):
+            u = int(u)
+            row = rows.get(u)
+            if row is None:
+                row = np.random.default_rng([self.seed, u]).random(self.n_items_)
+                if len(rows) < room:
+                    rows[u] = row
+            out[j] = row
+        return out
+
+    def __getstate__(self):  # the cache is not state: a pickled model stays small
+        state = dict(self.__dict__)
+        state.pop("_rows", None)
+        state.pop("_rows_key", None)
+        return state
 
 
 class MostPopular(Recommender):
