@@ -46,12 +46,14 @@ class Population:
     FLOATS = ("habit", "expectation", "profit", "clv", "last_satisfaction", "tenure_before")
     INTS = ("archetype", "join_round", "last_round", "last_purchase")
 
-    def __init__(self, world, capacity: int):
+    def __init__(self, world, capacity: int, *, full_taste: bool = True):
         self.world = world
         self.n_items = len(world.utilities.items)
         self.n = 0
         self.capacity = capacity
-        self.taste = np.empty((capacity, self.n_items), dtype=np.float32)
+        # every customer x item utility, for the oracle's ranking; without it (None) the utilities of the
+        # items shown are computed when shown (``slate_taste``: the same values)
+        self.taste = np.empty((capacity, self.n_items), dtype=np.float32) if full_taste else None
         self.consumed = np.zeros((capacity, self.n_items), dtype=bool)
         self.alive = np.zeros(capacity, dtype=bool)
         self.consent = np.ones(capacity, dtype=bool)
@@ -63,7 +65,8 @@ class Population:
     def _grow(self, needed: int) -> None:
         new_cap = max(2 * self.capacity, needed)
         extra = new_cap - self.capacity
-        self.taste = np.concatenate([self.taste, np.empty((extra, self.n_items), dtype=np.float32)])
+        if self.taste is not None:
+            self.taste = np.concatenate([self.taste, np.empty((extra, self.n_items), dtype=np.float32)])
         self.consumed = np.concatenate([self.consumed, np.zeros((extra, self.n_items), dtype=bool)])
         self.alive = np.concatenate([self.alive, np.zeros(extra, dtype=bool)])
         self.consent = np.concatenate([self.consent, np.ones(extra, dtype=bool)])
@@ -80,8 +83,9 @@ class Population:
             self._grow(self.n + count)
         world = self.world
         ids = np.arange(self.n, self.n + count)
-        new = world._new_customers(ids)
-        self.taste[ids] = new["taste"]
+        new = world._new_customers(ids, taste=self.taste is not None)
+        if self.taste is not None:
+            self.taste[ids] = new["taste"]
         self.alive[ids] = True
         self.cols["habit"][ids], self.cols["expectation"][ids] = new["habit"], new["expectation"]
         self.ints["archetype"][ids], self.ints["join_round"][ids] = new["archetype"], round_
@@ -95,6 +99,13 @@ class Population:
         self.consumed[hu, hi] = True
         log.append(hu, hi, hr, -1 if round_ == 0 else round_ - 1)
         self.n += count
+
+    def slate_taste(self, ids: np.ndarray, slate: np.ndarray) -> np.ndarray:
+        """Return the float32 utilities of each customer's slate items (``slate`` < 0: item 0's)."""
+        items = np.maximum(slate, 0)
+        if self.taste is not None:
+            return self.taste[ids[:, None], items]
+        return self.world.taste_of(ids, self.ints["archetype"][ids], items)
 
     def alive_ids(self) -> np.ndarray:
         """Return the ids of the customers who visit this round."""
@@ -166,14 +177,14 @@ class Exposure:
         world, k = self.world, self.world.config.k
         start = time.perf_counter()
         if self.popular is None:
-            slate = world._slates(self.model, ids, population.taste[ids], population.consumed[ids], k)
+            slate = world._slates(self.model, ids, population, k)
         else:
             slate = np.full((len(ids), k), -1, dtype=np.int64)
             consent = population.consent[ids] & self.fitted
             for mask, model in ((consent, self.model), (~consent, self.popular)):
                 if mask.any():
                     who = ids[mask]
-                    slate[mask] = world._slates(model, who, population.taste[who], population.consumed[who], k)
+                    slate[mask] = world._slates(model, who, population, k)
         self.timings["recommend_s"] += time.perf_counter() - start
         return slate
 

@@ -31,7 +31,7 @@ from scipy.special import expit, logsumexp
 
 from recsys_study.constants import ITEM, RATING, TIMESTAMP, USER
 from recsys_study.progress import progress
-from recsys_study.recommenders.topk import top_k_sorted
+from recsys_study.recommenders.topk import top_k_excluding
 from recsys_study.simulation import random as crn
 from recsys_study.simulation.campaign import Campaign
 from recsys_study.simulation.components import ItemModel, SimulationConfigError, WorldConfig
@@ -167,34 +167,57 @@ class World:
         self.seed = int(seed)
 
     # -- customers -------------------------------------------------------------------------
-    def _new_customers(self, ids: np.ndarray) -> dict:
-        """Return the attributes of customers ``ids`` (all counter-based on the id)."""
+    def _history_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the real ratings as arrays (item, rating) and each archetype's first row (+ the end)."""
+        if getattr(self, "_history", None) is None:
+            h, n_real = self.utilities.history, self.utilities.base.shape[0]
+            starts = np.searchsorted(h["archetype"].to_numpy(), np.arange(n_real + 1))
+            self._history = (h["item"].to_numpy(), h[RATING].to_numpy(), starts)
+        return self._history
+
+    def _new_customers(self, ids: np.ndarray, *, taste: bool = True) -> dict:
+        """Return the attributes of customers ``ids`` (all counter-based on the id).
+
+        ``taste=False`` leaves out the (n, n_items) taste matrix (``None``): :meth:`taste_of` gives
+        the same values item by item."""
         u, cfg, seed = self.utilities, self.config.user, self.seed
         n_real, n_items = u.base.shape
         archetype = np.minimum((crn.uniform(seed, crn.ARCHETYPE, ids) * n_real).astype(np.int64), n_real - 1)
-        taste = u.base[archetype]
-        if cfg.utility_noise > 0:
-            taste = taste + (cfg.utility_noise * crn.normal(seed, crn.TASTE, ids[:, None],
-                                                            np.arange(n_items)[None, :])).astype(np.float32)
+        full = self.taste_of(ids, archetype) if taste else None
         habit = cfg.habit_sd * crn.normal(seed, crn.HABIT, ids)
         # sign-up history: the `history` real ratings of the clone with the smallest hash key
-        h = u.history
-        starts = np.searchsorted(h["archetype"].to_numpy(), np.arange(n_real + 1))
+        h_item, h_rating, starts = self._history_index()
         deg = np.diff(starts)[archetype]
         owner = np.repeat(np.arange(len(ids)), deg)
-        rows = np.concatenate([np.arange(starts[a], starts[a + 1]) for a in archetype]) if len(ids) else np.array([], int)
-        items = h["item"].to_numpy()[rows]
+        first_row = np.cumsum(deg) - deg  # where each customer's rows begin in `rows`
+        rows = starts[archetype][owner] + (np.arange(len(owner)) - first_row[owner])
+        items = h_item[rows]
         key = crn.uniform(seed, crn.HISTORY, ids[owner], items)
         order = np.lexsort((key, owner))
-        owner, items, ratings = owner[order], items[order], h[RATING].to_numpy()[rows][order]
+        owner, items, ratings = owner[order], items[order], h_rating[rows][order]
         first = np.searchsorted(owner, np.arange(len(ids)))
         pos = np.arange(len(owner)) - first[owner]
         take = pos < cfg.history
         owner, items, ratings = owner[take], items[take], ratings[take]
         expectation = np.bincount(owner, weights=ratings, minlength=len(ids)) / np.maximum(
             np.bincount(owner, minlength=len(ids)), 1)
-        return {"archetype": archetype, "taste": taste, "habit": habit, "expectation": expectation,
+        return {"archetype": archetype, "taste": full, "habit": habit, "expectation": expectation,
                 "history": (ids[owner], items, ratings)}
+
+    def taste_of(self, ids: np.ndarray, archetype: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        """Return float32 utilities ``u_ci`` of customers ``ids`` (clones of ``archetype``): the clone's
+        MF utility plus the customer's own noise, for ``items`` ((n, m) catalogue positions, row i for
+        customer i) or every item (None). Element by element the same whatever is asked for."""
+        base = self.utilities.base
+        if items is None:
+            items = np.arange(base.shape[1])[None, :]
+            taste = base[archetype]
+        else:
+            taste = base[archetype[:, None], items]
+        if self.config.user.utility_noise > 0:
+            taste = taste + (self.config.user.utility_noise * crn.normal(self.seed, crn.TASTE, ids[:, None], items)
+                             ).astype(np.float32)
+        return taste
 
     def users_frame(self, ids: np.ndarray, archetype: np.ndarray) -> pd.DataFrame | None:
         """Return the customers' demographics (their clone's), or None without a users frame."""
@@ -206,12 +229,12 @@ class World:
         return out
 
     # -- recommending ----------------------------------------------------------------------
-    def _slates(self, model, ids: np.ndarray, taste: np.ndarray, consumed: np.ndarray, k: int) -> np.ndarray:
+    def _slates(self, model, ids: np.ndarray, population: Population, k: int) -> np.ndarray:
         """Return (n, k) catalogue positions of each customer's slate (-1 = nothing left to show)."""
-        if model == ORACLE:
-            scores = np.where(consumed, np.float32(-np.inf), taste)
-            top, vals = top_k_sorted(scores, k, discard_at_most=-np.inf)
-            return np.where(np.isfinite(vals), top, -1)
+        if model == ORACLE:  # the k best unconsumed by true taste, ties by catalogue position (-inf never qualifies)
+            scores = np.where(population.consumed[ids], np.float32(-np.inf), population.taste[ids])
+            top, _, lengths = top_k_excluding(scores, k, num_threads=1)
+            return np.where(np.arange(top.shape[1])[None, :] < lengths[:, None], top, -1)
         extra = self.config.refit_every + 1  # items consumed since the last refit are filtered here
         with _quiet_cold_start():
             recs = model.recommend(ids, k=k + extra)
@@ -220,7 +243,7 @@ class World:
         full = np.full((len(ids), k + extra), -1, dtype=np.int64)
         full[row, recs["rank"].to_numpy() - 1] = col
         ok = full >= 0
-        ok[ok] = ~consumed[np.nonzero(ok)[0], full[ok]]
+        ok[ok] = ~population.consumed[ids[np.nonzero(ok)[0]], full[ok]]
         order = np.argsort(~ok, axis=1, kind="stable")[:, :k]
         slate = np.take_along_axis(full, order, axis=1)
         return np.where(np.take_along_axis(ok, order, axis=1), slate, -1)
@@ -233,11 +256,12 @@ class World:
         name, params, label = _spec(recommender)
         cfg, n0 = self.config, self.config.user.n_customers
         log, ledger = Log(), Ledger()
-        population = Population(self, capacity=2 * n0)
+        population = Population(self, capacity=2 * n0, full_taste=name == ORACLE)
         exposure = Exposure(self, ORACLE if name == ORACLE else make(name, **params))
         campaign = Campaign(self) if cfg.campaign is not None else None
         population.add(n0, 0, log)
-        for t in progress(range(cfg.rounds), desc=f"simulating {label}", total=cfg.rounds):
+        rounds = progress(range(cfg.rounds), desc=f"simulating {label}", total=cfg.rounds) if show_progress else range(cfg.rounds)
+        for t in rounds:
             ids = population.alive_ids()
             if len(ids) == 0:
                 ledger.round_rows.append({"round": t, "visitors": 0, "cohort_alive": 0})
@@ -268,7 +292,7 @@ class World:
         cfg, seed = self.config, self.seed
         choice, resp = cfg.choice, cfg.response
         shown = slate >= 0
-        util = np.where(shown, population.taste[ids[:, None], np.maximum(slate, 0)], np.nan).astype(np.float64)
+        util = np.where(shown, population.slate_taste(ids, slate), np.nan).astype(np.float64)
         probs = choice.probabilities(util if offer is None else util + offer.bonus[:, None])
         draw = crn.uniform(seed, crn.CHOICE, ids, t)
         pick = np.minimum((np.cumsum(probs, axis=1) < draw[:, None]).sum(axis=1), probs.shape[1] - 1)
