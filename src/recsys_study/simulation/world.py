@@ -158,6 +158,19 @@ def _spec(recommender) -> tuple[str, dict, str]:
     raise SimulationConfigError(f"a recommender is a registry name or {{algorithm: NAME, params: {{...}}}}; got {recommender!r}.")
 
 
+def _one_thread(name: str, params: dict) -> dict:
+    """Return ``params`` with ``num_threads=1`` where the model takes it and the spec leaves it out.
+
+    A world's fits are small and many (every ``refit_every`` rounds, worlds and notebooks side by
+    side): implicit's ALS on all cores spent ~3x the CPU of one thread for the same factors.
+    """
+    from recsys_study.recommenders.registry import get_class
+
+    if "num_threads" not in params and "num_threads" in get_class(name)._param_names():
+        return {**params, "num_threads": 1}
+    return params
+
+
 class World:
     """One world (config + true utilities + seed); ``run`` puts one recommender in it."""
 
@@ -257,7 +270,7 @@ class World:
         cfg, n0 = self.config, self.config.user.n_customers
         log, ledger = Log(), Ledger()
         population = Population(self, capacity=2 * n0, full_taste=name == ORACLE)
-        exposure = Exposure(self, ORACLE if name == ORACLE else make(name, **params))
+        exposure = Exposure(self, ORACLE if name == ORACLE else make(name, **_one_thread(name, params)))
         campaign = Campaign(self) if cfg.campaign is not None else None
         population.add(n0, 0, log)
         rounds = progress(range(cfg.rounds), desc=f"simulating {label}", total=cfg.rounds) if show_progress else range(cfg.rounds)
