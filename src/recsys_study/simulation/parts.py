@@ -192,9 +192,18 @@ class Exposure:
 class Ledger:
     """The run's outputs as they accrue: sales, survey answers, per-round rows, expected sales."""
 
+    SURVEY = ("customer", "round", "Personalisation", "Satisfaction", "Loyalty")
+
     def __init__(self):
-        self.sales_customer, self.sales_round, self.survey_rows, self.round_rows = [], [], [], []
+        self.sales_customer, self.sales_round, self.round_rows = [], [], []
+        self.survey_columns = {c: [] for c in self.SURVEY}
         self.expected_sales = 0.0
+
+    def answers(self, customers: np.ndarray, t: int, personalisation: np.ndarray, satisfaction: np.ndarray,
+                loyalty: np.ndarray) -> None:
+        """Add one round's survey respondents and their latent answers."""
+        for c, v in zip(self.SURVEY, (customers, np.full(len(customers), t), personalisation, satisfaction, loyalty)):
+            self.survey_columns[c].append(v)
 
     def sales(self, buyers: np.ndarray, t: int) -> None:
         self.sales_customer.append(buyers)
@@ -205,5 +214,6 @@ class Ledger:
                              "round": np.concatenate(self.sales_round) if self.sales_round else []}).astype(int)
 
     def survey(self) -> pd.DataFrame:
-        return (pd.concat(self.survey_rows, ignore_index=True) if self.survey_rows else
-                pd.DataFrame(columns=["customer", "round", "Personalisation", "Satisfaction", "Loyalty"]))
+        if not self.survey_columns["customer"]:
+            return pd.DataFrame(columns=list(self.SURVEY))
+        return pd.DataFrame({c: np.concatenate(v) for c, v in self.survey_columns.items()})

@@ -251,7 +251,7 @@ class World:
         extra = self.config.refit_every + 1  # items consumed since the last refit are filtered here
         with _quiet_cold_start():
             recs = model.recommend(ids, k=k + extra)
-        row = pd.Index(ids).get_indexer(recs[USER])
+        row = np.searchsorted(ids, recs[USER].to_numpy())  # ids ascending; every row is one of them
         col = self.utilities.items.get_indexer(recs[ITEM])
         full = np.full((len(ids), k + extra), -1, dtype=np.int64)
         full[row, recs["rank"].to_numpy() - 1] = col
@@ -350,8 +350,7 @@ class World:
             tau = cfg.choice.temperature
             z = np.column_stack([np.full(len(ids), cfg.choice.outside_utility), visit.util]) / tau
             iv = tau * logsumexp(np.where(np.isnan(z), -np.inf, z), axis=1)
-            ledger.survey_rows.append(pd.DataFrame({"customer": ids[answer], "round": t, "Personalisation": iv[answer],
-                                                    "Satisfaction": visit.sat[answer], "Loyalty": visit.loyalty[answer]}))
+            ledger.answers(ids[answer], t, iv[answer], visit.sat[answer], visit.loyalty[answer])
 
     def _arrivals(self, t: int, visit: Visit, population: Population, ledger: Ledger) -> int:
         """Churn the leavers, write the round's row and return next round's word-of-mouth arrivals."""
