@@ -40,27 +40,39 @@ class RandomRecommender(Recommender):
     def _fit(self, user_items, *, train, items) -> None:
         self.n_items_ = user_items.shape[1]
 
+    def _row(self, u) -> np.ndarray:
+        return np.random.default_rng([self.seed, int(u)]).random(self.n_items_)
+
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        # a row depends on (seed, user index, n_items) only: rows drawn once are reused, bit for bit
-        key = (self.seed, self.n_items_)
-        if getattr(self, "_rows_key", None) != key:
-            self._rows_key, self._rows = key, {}
-        rows, room = self._rows, self.cache_size // max(self.n_items_, 1)
-        out = np.empty((len(user_idx), self.n_items_))
-        for j, u in enumerate(user_idx):
-            u = int(u)
-            row = rows.get(u)
-            if row is None:
-                row = np.random.default_rng([self.seed, u]).random(self.n_items_)
-                if len(rows) < room:
-                    rows[u] = row
-            out[j] = row
+        # a row depends on (seed, user index, n_items) only: rows drawn once are kept (user index < room), bit for bit
+        n = self.n_items_
+        if getattr(self, "_rows_key", None) != (self.seed, n):
+            self._rows_key, self._rows, self._drawn = (self.seed, n), np.empty((0, n)), np.zeros(0, dtype=bool)
+        idx = np.asarray(user_idx, dtype=np.int64)
+        room = self.cache_size // max(n, 1)
+        need = min(int(idx.max()) + 1 if idx.size else 0, room)
+        if need > len(self._drawn):  # grow the table (doubling, up to room rows)
+            size, old = min(max(need, 2 * len(self._drawn)), room), len(self._drawn)
+            rows, drawn = np.empty((size, n)), np.zeros(size, dtype=bool)
+            rows[:old], drawn[:old] = self._rows, self._drawn
+            self._rows, self._drawn = rows, drawn
+        inside = idx < len(self._drawn)
+        kept = idx[inside]
+        for u in np.unique(kept[~self._drawn[kept]]):
+            self._rows[u] = self._row(u)
+            self._drawn[u] = True
+        if inside.all():
+            return self._rows[idx]
+        out = np.empty((len(idx), n))
+        out[inside] = self._rows[kept]
+        for j in np.flatnonzero(~inside):
+            out[j] = self._row(idx[j])
         return out
 
-    def __getstate__(self):  # the cache is not state: a pickled model stays small
+    def __getstate__(self):  # the kept rows are not state: a pickled model stays small
         state = dict(self.__dict__)
-        state.pop("_rows", None)
-        state.pop("_rows_key", None)
+        for name in ("_rows_key", "_rows", "_drawn"):
+            state.pop(name, None)
         return state
 
 
