@@ -22,15 +22,17 @@ and three steps: the visit (choice, experience, satisfaction, complaint, return)
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logsumexp
 
-from recsys_study.constants import ITEM, RATING, TIMESTAMP, USER
+from recsys_study.constants import ITEM, RANK, RATING, TIMESTAMP, USER
 from recsys_study.progress import progress
+from recsys_study.recommenders.base import _PARALLEL_BLOCK, Recommender, _blas_controller
+from recsys_study.recommenders.threads import n_threads
 from recsys_study.recommenders.topk import top_k_excluding
 from recsys_study.simulation import random as crn
 from recsys_study.simulation.campaign import Campaign
@@ -249,17 +251,55 @@ class World:
             top, _, lengths = top_k_excluding(scores, k, num_threads=1)
             return np.where(np.arange(top.shape[1])[None, :] < lengths[:, None], top, -1)
         extra = self.config.refit_every + 1  # items consumed since the last refit are filtered here
-        with _quiet_cold_start():
-            recs = model.recommend(ids, k=k + extra)
-        row = np.searchsorted(ids, recs[USER].to_numpy())  # ids ascending; every row is one of them
-        col = self.utilities.items.get_indexer(recs[ITEM])
-        full = np.full((len(ids), k + extra), -1, dtype=np.int64)
-        full[row, recs["rank"].to_numpy() - 1] = col
+        full = self._recommended(model, ids, k + extra)
         ok = full >= 0
         ok[ok] = ~population.consumed[ids[np.nonzero(ok)[0]], full[ok]]
         order = np.argsort(~ok, axis=1, kind="stable")[:, :k]
         slate = np.take_along_axis(full, order, axis=1)
         return np.where(np.take_along_axis(ok, order, axis=1), slate, -1)
+
+    def _recommended(self, model, ids: np.ndarray, n: int) -> np.ndarray:
+        """Return (len(ids), n) catalogue positions of ``model.recommend(ids, k=n)``'s lists by rank (-1 = none).
+
+        ``ids`` ascending. A model that keeps ``Recommender.recommend`` is asked the same way without
+        the frame: the same score blocks (``_score`` in blocks of the size ``recommend`` would use,
+        ``_cold_scores`` for users unknown at fit time), the same exclusions and top-k
+        (``topk.top_k_excluding``: ties by item index; non-finite scores never shown), on one thread.
+        """
+        full = np.full((len(ids), n), -1, dtype=np.int64)
+        if type(model).recommend is not Recommender.recommend or type(model)._top_k is not Recommender._top_k:
+            with _quiet_cold_start():
+                recs = model.recommend(ids, k=n)
+            row = np.searchsorted(ids, recs[USER].to_numpy())  # every row is one of ids
+            full[row, recs[RANK].to_numpy() - 1] = self.utilities.items.get_indexer(recs[ITEM])
+            return full
+        model._check_fitted()
+        catalogue = self.utilities.items.get_indexer(model.item_index_)
+
+        def place(rows: np.ndarray, scores: np.ndarray, exclude) -> None:
+            top, values, lengths = top_k_excluding(scores, n, exclude, num_threads=1)
+            valid = (np.arange(top.shape[1])[None, :] < lengths[:, None]) & np.isfinite(values.astype(np.float64))
+            full[rows, :top.shape[1]] = np.where(valid, catalogue[top], -1)
+
+        idx = model.user_index_.get_indexer(ids)
+        known = np.flatnonzero(idx >= 0)
+        size, threads = model.batch_size, n_threads() if model.thread_safe_scoring else 1
+        if threads > 1 and len(known) > 0:  # recommend's blocks on several threads (the same rows per block)
+            size = min(size, _PARALLEL_BLOCK)
+            n_blocks = -(-len(known) // size)
+            n_blocks = -(-n_blocks // threads) * threads
+            size = max(-(-len(known) // n_blocks), min(256, model.batch_size))
+        with _blas_controller().limit(limits=1, user_api="blas") if threads > 1 else nullcontext():
+            for start in range(0, len(known), size):
+                rows = known[start:start + size]
+                place(rows, model._score(idx[rows]), model.user_items_[idx[rows]])
+        cold = np.flatnonzero(idx < 0)
+        if cold.size:
+            users = pd.Index(ids)[cold]
+            for start in range(0, len(cold), model.batch_size):
+                place(cold[start:start + model.batch_size], model._cold_scores(users[start:start + model.batch_size]),
+                      None)
+        return full
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self, recommender, *, show_progress: bool = True) -> SimulationResult:
