@@ -94,3 +94,22 @@ def test_random_scores_kept_between_calls_equal_fresh_generators():
     np.testing.assert_array_equal(again._score(np.array([7, 60])), fresh[[7, 60]])
     model.seed = 3  # a new seed forgets the kept rows
     np.testing.assert_array_equal(model._score(np.array([7])), np.random.default_rng([3, 7]).random(n_items)[None])
+
+
+def test_initial_customers_are_drawn_once_and_kept_read_only(world):
+    ids = np.arange(40)
+    fresh = world._draw_customers(ids, taste=True)
+    first = world._new_customers(ids, taste=False)
+    assert first["taste"] is None
+    kept = world._new_customers(ids, taste=True)
+    again = World(world.config, world.utilities, seed=world.seed)._new_customers(ids, taste=True)
+    for got in (kept, again):
+        for name in ("archetype", "habit", "expectation", "taste"):
+            np.testing.assert_array_equal(got[name], fresh[name])
+        for a, b in zip(got["history"], fresh["history"]):
+            np.testing.assert_array_equal(a, b)
+    assert again["archetype"] is kept["archetype"] and not kept["taste"].flags.writeable
+    other = World(world.config, world.utilities, seed=world.seed + 1)._new_customers(ids, taste=False)
+    assert not np.array_equal(other["habit"], fresh["habit"])  # another seed, other customers
+    later = world._new_customers(np.arange(40, 45))  # arrivals are drawn afresh
+    np.testing.assert_array_equal(later["habit"], world._draw_customers(np.arange(40, 45), taste=False)["habit"])

@@ -41,6 +41,7 @@ from recsys_study.simulation.parts import Exposure, Ledger, Log, Population
 from recsys_study.summary import gini
 
 ORACLE = "oracle"
+_KEPT_COHORTS = 8  # initial cohorts kept per utilities (seeds x user models); an oracle's holds its taste matrix
 
 
 @dataclass
@@ -194,7 +195,29 @@ class World:
         """Return the attributes of customers ``ids`` (all counter-based on the id).
 
         ``taste=False`` leaves out the (n, n_items) taste matrix (``None``): :meth:`taste_of` gives
-        the same values item by item."""
+        the same values item by item. The initial customers (ids 0..n-1) of a seed are the same in
+        every world of these utilities with this user model, whatever the recommender or the other
+        parts: they are drawn once and kept (read-only) on the utilities, the last ``_KEPT_COHORTS``.
+        """
+        if not (len(ids) and ids[0] == 0 and ids[-1] == len(ids) - 1):
+            return self._draw_customers(ids, taste=taste)
+        kept = self.utilities.__dict__.setdefault("_initial_customers", {})
+        key = (self.seed, self.config.user, len(ids))
+        new = kept.get(key)
+        if new is None:
+            new = self._draw_customers(ids, taste=False)
+            if len(kept) >= _KEPT_COHORTS:
+                kept.pop(next(iter(kept)))
+            kept[key] = new
+        if taste and new["taste"] is None:
+            new["taste"] = self.taste_of(ids, new["archetype"])
+        for value in (new["archetype"], new["habit"], new["expectation"], *new["history"], new["taste"]):
+            if value is not None:
+                value.setflags(write=False)
+        return {**new, "taste": new["taste"] if taste else None}
+
+    def _draw_customers(self, ids: np.ndarray, *, taste: bool) -> dict:
+        """Draw the attributes of customers ``ids`` (see :meth:`_new_customers`)."""
         u, cfg, seed = self.utilities, self.config.user, self.seed
         n_real, n_items = u.base.shape
         archetype = np.minimum((crn.uniform(seed, crn.ARCHETYPE, ids) * n_real).astype(np.int64), n_real - 1)
