@@ -73,8 +73,9 @@ def test_oracle_and_recommender_worlds_share_their_customers(world):
     oracle = world.run("oracle", show_progress=False)
     popular = world.run("most_popular", show_progress=False)
     first = oracle.customers["join_round"] == 0
+    cohort = popular.customers["join_round"] == 0
     pd.testing.assert_frame_equal(oracle.customers.loc[first, ["customer", "archetype"]],
-                                  popular.customers.loc[popular.customers["join_round"] == 0, ["customer", "archetype"]])
+                                  popular.customers.loc[cohort, ["customer", "archetype"]])
     signup = oracle.log[oracle.log["timestamp"] == -1]
     pd.testing.assert_frame_equal(signup, popular.log[popular.log["timestamp"] == -1])
     assert len(signup) == 40 * 5  # `history` = 5 sign-up ratings each
@@ -82,7 +83,8 @@ def test_oracle_and_recommender_worlds_share_their_customers(world):
 
 def test_random_scores_kept_between_calls_equal_fresh_generators():
     rng = np.random.default_rng(0)
-    train = pd.DataFrame({USER: rng.integers(0, 90, 2000), ITEM: rng.integers(0, 160, 2000)}).drop_duplicates([USER, ITEM])
+    train = pd.DataFrame({USER: rng.integers(0, 90, 2000), ITEM: rng.integers(0, 160, 2000)})
+    train = train.drop_duplicates([USER, ITEM])
     model = make("random", seed=42).fit(train)
     n_items = len(model.item_index_)
     fresh = np.vstack([np.random.default_rng([42, u]).random(n_items) for u in range(len(model.user_index_))])
@@ -93,7 +95,7 @@ def test_random_scores_kept_between_calls_equal_fresh_generators():
     assert not hasattr(again, "_rows")  # the kept rows are not pickled
     np.testing.assert_array_equal(again._score(np.array([7, 60])), fresh[[7, 60]])
     model.seed = 3  # a new seed forgets the kept rows
-    np.testing.assert_array_equal(model._score(np.array([7])), np.random.default_rng([3, 7]).random(n_items)[None])
+    np.testing.assert_array_equal(model._score(np.array([7]))[0], np.random.default_rng([3, 7]).random(n_items))
 
 
 def test_initial_customers_are_drawn_once_and_kept_read_only(world):

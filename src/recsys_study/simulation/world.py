@@ -319,9 +319,10 @@ class World:
         cold = np.flatnonzero(idx < 0)
         if cold.size:
             users = pd.Index(ids)[cold]
-            for start in range(0, len(cold), model.batch_size):
-                place(cold[start:start + model.batch_size], model._cold_scores(users[start:start + model.batch_size]),
-                      None)
+            with _quiet_cold_start():
+                for start in range(0, len(cold), model.batch_size):
+                    chunk = slice(start, start + model.batch_size)
+                    place(cold[chunk], model._cold_scores(users[chunk]), None)
         return full
 
     # -- the loop ----------------------------------------------------------------------------
@@ -336,8 +337,8 @@ class World:
         exposure = Exposure(self, ORACLE if name == ORACLE else make(name, **_one_thread(name, params)))
         campaign = Campaign(self) if cfg.campaign is not None else None
         population.add(n0, 0, log)
-        rounds = progress(range(cfg.rounds), desc=f"simulating {label}", total=cfg.rounds) if show_progress else range(cfg.rounds)
-        for t in rounds:
+        rounds = range(cfg.rounds)
+        for t in progress(rounds, desc=f"simulating {label}", total=cfg.rounds) if show_progress else rounds:
             ids = population.alive_ids()
             if len(ids) == 0:
                 ledger.round_rows.append({"round": t, "visitors": 0, "cohort_alive": 0})
