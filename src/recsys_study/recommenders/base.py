@@ -186,6 +186,22 @@ class Recommender:
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(train) first.")
 
     # -- recommendation -----------------------------------------------------------------
+    def score_blocks(self, n_users: int) -> tuple[int, int]:
+        """Return (block size, threads) with which ``recommend`` scores ``n_users`` known users.
+
+        One block of ``batch_size`` users at a time on one thread; where scoring is thread-safe and
+        there are several cores, equal blocks (a multiple of the threads, none above ``batch_size``).
+        Whoever scores users the way ``recommend`` does (the simulated world) asks here.
+        """
+        size = self.batch_size
+        threads = n_threads() if self.thread_safe_scoring else 1
+        if threads > 1 and n_users > 0:
+            size = min(size, _PARALLEL_BLOCK)
+            n_blocks = -(-n_users // size)
+            n_blocks = -(-n_blocks // threads) * threads
+            size = max(-(-n_users // n_blocks), min(256, self.batch_size))
+        return size, threads
+
     def recommend(self, users, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
         """Return the top-``k`` items for each user as a frame ``user, item, score, rank``.
 
@@ -207,13 +223,7 @@ class Recommender:
         known = idx >= 0
         known_users = users[known]
         known_idx = idx[known]
-        size = self.batch_size
-        threads = n_threads() if self.thread_safe_scoring else 1
-        if threads > 1 and len(known_idx) > 0:  # equal blocks, a multiple of the threads, none above batch_size
-            size = min(size, _PARALLEL_BLOCK)
-            n_blocks = -(-len(known_idx) // size)
-            n_blocks = -(-n_blocks // threads) * threads
-            size = max(-(-len(known_idx) // n_blocks), min(256, self.batch_size))
+        size, threads = self.score_blocks(len(known_idx))
         starts = range(0, len(known_idx), size)
         threads = min(threads, len(starts))
 

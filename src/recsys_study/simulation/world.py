@@ -31,8 +31,7 @@ from scipy.special import expit, logsumexp
 
 from recsys_study.constants import ITEM, RANK, RATING, TIMESTAMP, USER
 from recsys_study.progress import progress
-from recsys_study.recommenders.base import _PARALLEL_BLOCK, Recommender, _blas_controller
-from recsys_study.recommenders.threads import n_threads
+from recsys_study.recommenders.base import Recommender, _blas_controller
 from recsys_study.recommenders.topk import top_k_excluding
 from recsys_study.simulation import random as crn
 from recsys_study.simulation.campaign import Campaign
@@ -306,12 +305,7 @@ class World:
 
         idx = model.user_index_.get_indexer(ids)
         known = np.flatnonzero(idx >= 0)
-        size, threads = model.batch_size, n_threads() if model.thread_safe_scoring else 1
-        if threads > 1 and len(known) > 0:  # recommend's blocks on several threads (the same rows per block)
-            size = min(size, _PARALLEL_BLOCK)
-            n_blocks = -(-len(known) // size)
-            n_blocks = -(-n_blocks // threads) * threads
-            size = max(-(-len(known) // n_blocks), min(256, model.batch_size))
+        size, threads = model.score_blocks(len(known))  # recommend's blocks (the same rows per block)
         with _blas_controller().limit(limits=1, user_api="blas") if threads > 1 else nullcontext():
             for start in range(0, len(known), size):
                 rows = known[start:start + size]
