@@ -5,11 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the peers' venvs (make bench): LensKit; Microsoft Recommenders 1.2.1 and Cornac (BiVAE, BPR; CPU-only torch),
+# the published ml-100k protocol's peers; PyMC-Marketing
 LK_VENV := .venv-lenskit
-LK_REQS := benchmarks/peers/requirements-lenskit.txt
-# Microsoft Recommenders 1.2.1 and Cornac (BiVAE, BPR; CPU-only torch): the published ml-100k protocol's peers
 PEER_VENV := .venv-peers
-PEER_REQS := benchmarks/peers/requirements-peers.txt
+PYMC_VENV := .venv-pymc
+# every venv here is Python 3.11 (the lock's and the peers' pins are for it)
+CHECK_PYTHON := 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 # no network at run time: MLflow 3's usage telemetry is off in every process make starts (tracking.py sets it too)
@@ -33,7 +35,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv uv==$(UV_VERSION)
 
 $(STAMP): requirements.lock pyproject.toml | $(UV)
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
+	@$(PYTHON) -c $(CHECK_PYTHON)
 	test -x $(BIN)/python || $(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(UV) pip sync --quiet requirements.lock
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(UV) pip install --quiet --no-deps -e .
@@ -84,36 +86,18 @@ bench: setup bench-peers-venv peers-venv pymc-venv  ## benchmarks on the full da
 	$(BIN)/python benchmarks/peers/pymc_clv.py --peer-python $(PYMC_VENV)/bin/python
 	$(BIN)/python benchmarks/_report.py
 
-# LensKit (a peer of `make bench` only) pins pandas < 3: its own venv, from PyPI alone (see $(LK_REQS))
-$(LK_VENV)/.installed: $(LK_REQS)
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
-	test -x $(LK_VENV)/bin/python || $(PYTHON) -m venv $(LK_VENV)
-	$(LK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LK_VENV)/bin/python -m pip install --quiet -r $(LK_REQS)
+# The peers of `make bench` (never of `make test`) each live in a venv of their own, installed with pip from the
+# registries alone: .venv-NAME from benchmarks/peers/requirements-NAME.txt. LensKit pins pandas < 3;
+# recommenders 1.2.1 + Cornac need a CPU-only torch; PyMC-Marketing (a Bayesian BG/NBD) compiles with g++.
+.venv-%/.installed: benchmarks/peers/requirements-%.txt
+	@$(PYTHON) -c $(CHECK_PYTHON)
+	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet -r $<
 	touch $@
 
 bench-peers-venv: $(LK_VENV)/.installed  ## LensKit's own venv (.venv-lenskit, torch from PyPI) for make bench
-
-# recommenders 1.2.1 + Cornac + CPU-only torch in their own venv, from the registries alone (see $(PEER_REQS))
-$(PEER_VENV)/.installed: $(PEER_REQS)
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
-	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
-	$(PEER_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(PEER_VENV)/bin/python -m pip install --quiet -r $(PEER_REQS)
-	touch $@
-
 peers-venv: $(PEER_VENV)/.installed  ## the published protocol's peer venv (.venv-peers: recommenders 1.2.1, Cornac, CPU torch)
-
-# PyMC-Marketing (a Bayesian BG/NBD: the CLV peer of make bench) in its own venv; CPU only, PyTensor compiles with g++
-PYMC_VENV := .venv-pymc
-PYMC_REQS := benchmarks/peers/requirements-pymc.txt
-$(PYMC_VENV)/.installed: $(PYMC_REQS)
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11"'
-	test -x $(PYMC_VENV)/bin/python || $(PYTHON) -m venv $(PYMC_VENV)
-	$(PYMC_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(PYMC_VENV)/bin/python -m pip install --quiet -r $(PYMC_REQS)
-	touch $@
-
 pymc-venv: $(PYMC_VENV)/.installed  ## PyMC-Marketing's venv (.venv-pymc; CPU, PyTensor compiles with g++) for make bench
 
 peers: setup peers-venv  ## re-run the published winners (Cornac BiVAE/BPR, their SAR) on our published-protocol splits: experiments/peers/
