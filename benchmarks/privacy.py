@@ -113,8 +113,7 @@ def main(argv=None) -> None:
     notes = ("Median wall-clock and CPU seconds of interleaved runs (forget on a fresh copy of the fitted model, "
              "refit on the remaining rows), ratios from the same run; max |forget − refit| over every item and up to "
              f"2,000 users. Peak RSS of the run: {peak_rss_mib():.0f} MiB. EASE keeps P = (XᵀX + λI)⁻¹ in "
-             "float64 "
-             "and forget downdates it (Woodbury); item kNN recomputes the rows of the items the forgotten users "
+             "float64 and forget downdates it (Woodbury); item kNN recomputes the rows of the items the forgotten users "
              "rated and updates the others from their known top neighbours (rows_recomputed).")
     add_section(TITLE, table, notes=notes)
     print(table.to_string())
